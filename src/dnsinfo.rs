@@ -152,12 +152,26 @@ pub fn random_id() -> u16 {
     h.finish() as u16
 }
 
+/// A host name as DNS carries it: dot-separated labels of 1..=63 letters, digits, `-` or `_`,
+/// 253 bytes at most, one trailing dot allowed. simple-dns alone takes `a..b`.
+pub fn valid_name(name: &str) -> bool {
+    let n = name.strip_suffix('.').unwrap_or(name);
+    !n.is_empty()
+        && n.len() <= 253
+        && n.split('.').all(|l| {
+            (1..=63).contains(&l.len())
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        })
+}
+
 /// Builds a recursive TXT query (class IN) for `name`.
 pub fn build_query(id: u16, name: &str) -> Result<Vec<u8>, DnsError> {
-    let qname = Name::new(name).map_err(|_| DnsError::InvalidName(name.to_string()))?;
-    if name.is_empty() || name.len() > 253 {
-        return Err(DnsError::InvalidName(name.to_string()));
+    let bad = || DnsError::InvalidName(name.to_string());
+    if !valid_name(name) {
+        return Err(bad());
     }
+    let qname = Name::new(name).map_err(|_| bad())?;
     let mut p = simple_dns::Packet::new_query(id);
     p.set_flags(PacketFlag::RECURSION_DESIRED);
     p.questions.push(Question::new(
@@ -459,4 +473,245 @@ fn tcp_try(
         server,
         reason: format!("invalid TCP answer ({r:?})"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use simple_dns::rdata::{CNAME, TXT};
+    use simple_dns::{Packet, ResourceRecord};
+
+    const NAME: &str = "current.cvd.clamav.net";
+
+    #[test]
+    fn txt_record_fields() {
+        let i = parse_txt(b"1.4.6:62:27472:1732530000:1:90:49192:336").unwrap();
+        assert_eq!(i.clamav_version, "1.4.6");
+        assert_eq!(
+            (i.main, i.daily, i.record_time),
+            (62, 27472, Some(1732530000))
+        );
+        // Extra and missing optional fields are fine.
+        assert_eq!(
+            parse_txt(b"1.4.6:62:27472:1:2:3:4:5:6:7:new")
+                .unwrap()
+                .daily,
+            27472
+        );
+        assert_eq!(parse_txt(b"1.4.6:62:27472").unwrap().record_time, None);
+        assert_eq!(parse_txt(b" 1.4.6:62:27472:x ").unwrap().record_time, None);
+    }
+
+    #[test]
+    fn bad_txt_records() {
+        assert_eq!(parse_txt(b""), Err(TxtError::TooFewFields(1)));
+        assert_eq!(
+            parse_txt(b"1.4.6:62"),
+            Err(TxtError::TooFewFields(2)),
+            "truncated"
+        );
+        assert_eq!(
+            parse_txt("1.4.6:62:2747é".as_bytes()),
+            Err(TxtError::NotAscii)
+        );
+        assert_eq!(
+            parse_txt(b"1.4.6:62:27472\n"),
+            Err(TxtError::NotAscii),
+            "control char"
+        );
+        assert_eq!(parse_txt(b"1.4.6:62:\xff"), Err(TxtError::NotAscii));
+        for bad in [
+            &b"1.4.6:62:99999999999"[..], // overflows u32
+            b"1.4.6:62:",                 // missing daily
+            b"1.4.6:62:-1",
+            b"1.4.6:62:+5",
+            b"1.4.6:62:27472.5",
+            b"1.4.6:x:27472",
+        ] {
+            assert!(
+                matches!(parse_txt(bad), Err(TxtError::BadNumber { .. })),
+                "{}",
+                bad.escape_ascii()
+            );
+        }
+        let e = parse_txt(b"1.4.6:62:abc").unwrap_err().to_string();
+        assert!(e.contains("daily") && e.contains("abc"), "{e}");
+    }
+
+    #[test]
+    fn servers() {
+        assert_eq!(
+            parse_server("127.0.0.1").unwrap(),
+            "127.0.0.1:53".parse().unwrap()
+        );
+        assert_eq!(
+            parse_server("127.0.0.1:5353").unwrap(),
+            "127.0.0.1:5353".parse().unwrap()
+        );
+        assert_eq!(parse_server("::1").unwrap(), "[::1]:53".parse().unwrap());
+        assert_eq!(
+            parse_server("[::1]:54").unwrap(),
+            "[::1]:54".parse().unwrap()
+        );
+        for bad in [
+            "",
+            "localhost",
+            "1.2.3.4:",
+            "1.2.3.4:99999",
+            "1.2.3.4:x",
+            "1.2.3",
+        ] {
+            assert!(parse_server(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn query_is_a_recursive_txt_question() {
+        let q = build_query(0x1234, NAME).unwrap();
+        let p = Packet::parse(&q).unwrap();
+        assert_eq!(p.id(), 0x1234);
+        assert!(p.has_flags(PacketFlag::RECURSION_DESIRED));
+        assert!(!p.has_flags(PacketFlag::RESPONSE));
+        assert_eq!(p.questions.len(), 1);
+        assert_eq!(p.questions[0].qname.to_string(), NAME);
+        assert_eq!(p.questions[0].qtype, QTYPE::TYPE(TYPE::TXT));
+        assert!(build_query(1, "bad..name").is_err());
+        assert!(build_query(1, &"a".repeat(64)).is_err(), "label too long");
+        for bad in ["", ".", "a b", "a;b", "-\u{e9}", "a.b..", &"a.".repeat(130)] {
+            assert!(!valid_name(bad), "{bad:?}");
+        }
+        assert!(valid_name("current.cvd.clamav.net.") && valid_name("_x.example"));
+    }
+
+    #[test]
+    fn ids_vary() {
+        let ids: std::collections::HashSet<u16> = (0..64).map(|_| random_id()).collect();
+        assert!(ids.len() > 32, "{} distinct ids of 64", ids.len());
+    }
+
+    /// A reply to `build_query(id, qname)` with `answers`.
+    fn reply(id: u16, qname: &str, rcode: RCODE, answers: Vec<ResourceRecord<'static>>) -> Vec<u8> {
+        let q = build_query(id, qname).unwrap();
+        // into_reply keeps the question.
+        let mut p = Packet::parse(&q).unwrap().into_reply();
+        *p.rcode_mut() = rcode;
+        p.answers = answers;
+        p.build_bytes_vec().unwrap()
+    }
+
+    fn txt_rr(owner: &'static str, strings: &[&'static str]) -> ResourceRecord<'static> {
+        let mut t = TXT::new();
+        for s in strings {
+            t.add_string(s).unwrap();
+        }
+        ResourceRecord::new(Name::new_unchecked(owner), CLASS::IN, 60, RData::TXT(t))
+    }
+
+    #[test]
+    fn txt_answers() {
+        let ok = reply(
+            7,
+            NAME,
+            RCODE::NoError,
+            vec![txt_rr(NAME, &["1.4.6:62:", "27472"])],
+        );
+        assert_eq!(
+            parse_reply(&ok, 7, NAME),
+            Ok(Reply::Txt(b"1.4.6:62:27472".to_vec()))
+        );
+        // Names compare without case, as DNS does.
+        assert!(matches!(
+            parse_reply(&ok, 7, "CURRENT.cvd.ClamAV.net"),
+            Ok(Reply::Txt(_))
+        ));
+        // A CNAME chain as a recursive server sends it.
+        let cname = ResourceRecord::new(
+            Name::new_unchecked(NAME),
+            CLASS::IN,
+            60,
+            RData::CNAME(CNAME(Name::new_unchecked("alias.example"))),
+        );
+        let chained = reply(
+            7,
+            NAME,
+            RCODE::NoError,
+            vec![cname, txt_rr("alias.example", &["1:2:3"])],
+        );
+        assert_eq!(
+            parse_reply(&chained, 7, NAME),
+            Ok(Reply::Txt(b"1:2:3".to_vec()))
+        );
+        // A TXT record for another name is not the answer.
+        let other = reply(
+            7,
+            NAME,
+            RCODE::NoError,
+            vec![txt_rr("other.example", &["1:2:3"])],
+        );
+        assert_eq!(parse_reply(&other, 7, NAME), Ok(Reply::NoTxt));
+        assert_eq!(
+            parse_reply(&reply(7, NAME, RCODE::NoError, vec![]), 7, NAME),
+            Ok(Reply::NoTxt)
+        );
+    }
+
+    #[test]
+    fn error_answers() {
+        let nx = reply(9, NAME, RCODE::NameError, vec![]);
+        assert_eq!(parse_reply(&nx, 9, NAME), Ok(Reply::NxDomain));
+        let sf = reply(9, NAME, RCODE::ServerFailure, vec![]);
+        assert_eq!(
+            parse_reply(&sf, 9, NAME),
+            Ok(Reply::Rcode("SERVFAIL".into()))
+        );
+        let rf = reply(9, NAME, RCODE::Refused, vec![]);
+        assert_eq!(
+            parse_reply(&rf, 9, NAME),
+            Ok(Reply::Rcode("REFUSED".into()))
+        );
+    }
+
+    #[test]
+    fn foreign_packets_are_rejected() {
+        let ok = reply(7, NAME, RCODE::NoError, vec![txt_rr(NAME, &["1:2:3"])]);
+        assert_eq!(parse_reply(&ok, 8, NAME), Err(Reject::WrongId));
+        assert_eq!(
+            parse_reply(&ok, 7, "other.example"),
+            Err(Reject::WrongQuestion)
+        );
+        let query = build_query(7, NAME).unwrap();
+        assert_eq!(parse_reply(&query, 7, NAME), Err(Reject::NotAResponse));
+        assert_eq!(parse_reply(b"\x00\x07", 7, NAME), Err(Reject::Malformed));
+        let mut garbage = ok.clone();
+        garbage.truncate(20); // header claims records that are not there
+        assert_eq!(parse_reply(&garbage, 7, NAME), Err(Reject::Malformed));
+        let mut junk = vec![0u8, 7, 0x80, 0, 0xff, 0xff];
+        junk.extend_from_slice(&[0xab; 40]);
+        assert_eq!(parse_reply(&junk, 7, NAME), Err(Reject::Malformed));
+    }
+
+    #[test]
+    fn truncation_is_seen_on_the_raw_header() {
+        let mut tc = reply(7, NAME, RCODE::NoError, vec![txt_rr(NAME, &["1:2:3"])]);
+        tc[2] |= (PacketFlag::TRUNCATION.bits() >> 8) as u8;
+        tc.truncate(HEADER_LEN + 3); // a cut-off body must not matter
+        assert_eq!(parse_reply(&tc, 7, NAME), Ok(Reply::Truncated));
+        assert_eq!(parse_reply(&tc, 6, NAME), Err(Reject::WrongId));
+    }
+
+    #[test]
+    fn no_servers_or_bad_name_fail_before_the_network() {
+        let later = Instant::now() + std::time::Duration::from_secs(1);
+        let mut log = Vec::new();
+        assert_eq!(
+            query_txt(NAME, &[], 2, later, &mut log),
+            Err(DnsError::NoServers)
+        );
+        let s = ["127.0.0.1:9".parse().unwrap()];
+        assert!(matches!(
+            query_txt("a..b", &s, 2, later, &mut log),
+            Err(DnsError::InvalidName(_))
+        ));
+        assert!(log.is_empty());
+    }
 }
