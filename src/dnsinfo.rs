@@ -336,7 +336,7 @@ pub fn query_txt(
             }
             Ok(None) => log.push(format!("{server}: no answer in time")),
             Err(e) => {
-                log.push(format!("{server}: {e}"));
+                log.push(e.to_string());
                 last_failure = Some(e);
             }
         }
