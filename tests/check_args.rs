@@ -60,6 +60,8 @@ fn bad_arguments_are_unknown_with_usage() {
             "invalid server \"dns.example.org\"",
         ),
         (&["-s", "127.0.0.1:99999"], "invalid server"),
+        (&["-H", "bad name"], "invalid DNS name \"bad name\" for -H"),
+        (&["-H", "a..b"], "invalid DNS name"),
         (&["--bogus"], "unexpected argument '--bogus'"),
         (&["extra"], "unexpected argument 'extra'"),
         (&["-d"], "-d"),

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use clamav_freshen::cli_check::Cli;
-use clamav_freshen::dnsinfo::parse_server;
+use clamav_freshen::dnsinfo::{parse_server, valid_name};
 use clamav_freshen::nagios::ServiceState;
 use clamav_freshen::plugin::{self, CheckOptions};
 use clamav_freshen::range::Range;
@@ -15,6 +15,9 @@ const USAGE: &str = "Usage: check_clamav_freshness [-f CONF] [-d DIR] [-H NAME] 
 [-s SERVER[:PORT]] [-t SECS] [-w RANGE] [-c RANGE] [--max-age HOURS] [-v] [-V] [-h]";
 
 fn options(cli: &Cli) -> Result<CheckOptions> {
+    if let Some(n) = cli.dns_name.as_deref().filter(|n| !valid_name(n)) {
+        anyhow::bail!("invalid DNS name {n:?} for -H");
+    }
     let range = |s: &str, what: &str| -> Result<Range> {
         s.parse::<Range>()
             .with_context(|| format!("{what} threshold"))
