@@ -148,7 +148,7 @@ pub fn nameservers(path: &Path) -> Result<Vec<SocketAddr>, DnsError> {
 /// spares a crate for two bytes.
 pub fn random_id() -> u16 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(Instant::now().elapsed().as_nanos());
+    h.write_u32(std::process::id());
     h.finish() as u16
 }
 
