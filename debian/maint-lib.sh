@@ -1,0 +1,184 @@
+# clamav-freshen maintainer-script helpers (POSIX sh), installed as
+# /usr/share/clamav-freshen/maint-lib.sh and sourced by postinst and prerm (not by postrm:
+# on remove and purge this file is already gone when postrm runs).
+#
+# Every function takes the paths it works on as arguments, never from the environment, so
+# the package test can run the very same code against a throw-away Nagios configuration.
+#
+# The rule for monitor configurations: our objects go live only when the full
+# configuration is still valid with them; a monitor is reloaded only when it is running AND
+# its configuration is valid (Nagios 4.4 exits on a reload with a bad configuration).
+
+cf_say() {
+	echo "clamav-freshen: $*"
+}
+
+cf_warn() {
+	echo "clamav-freshen: WARNING: $*" >&2
+}
+
+# cf_running SERVICE: true when the service is running (systemd or SysV init).
+cf_running() {
+	if [ -d /run/systemd/system ]; then
+		systemctl is-active --quiet "$1.service"
+	else
+		# A policy-rc.d that forbids actions (containers, chroots) answers "not running":
+		# right, since then nothing may be reloaded either.
+		invoke-rc.d --quiet "$1" status >/dev/null 2>&1
+	fi
+}
+
+# cf_reload_if_running SERVICE: reload a running service; a failed reload only warns, since
+# the package itself is fine.
+cf_reload_if_running() {
+	if cf_running "$1"; then
+		if invoke-rc.d "$1" reload; then
+			cf_say "reloaded $1"
+		else
+			cf_warn "reloading $1 failed; check: systemctl status $1"
+		fi
+	fi
+}
+
+# cf_nagios_verify NAGIOS_BIN MAIN_CFG: run the pre-flight check (nagios4 -v); when it
+# fails, its error lines are left in $cf_nagios_errors for the message.
+cf_nagios_errors=""
+cf_nagios_verify() {
+	cf_out=$("$1" -v "$2" 2>&1) && return 0
+	cf_nagios_errors=$(printf '%s\n' "$cf_out" | grep -E -i -A2 '^(\*\*\*> )?(error|warning)' | head -n 20)
+	[ -n "$cf_nagios_errors" ] || cf_nagios_errors=$(printf '%s\n' "$cf_out" | tail -n 5)
+	return 1
+}
+
+# cf_nagios_enable NAGIOS_BIN MAIN_CFG OBJECT_FILE SERVICE
+# (postinst configure / abort-remove) Put our object file live if the full configuration
+# stays valid with it; otherwise move it to OBJECT_FILE.disabled (Nagios' cfg_dir reads only
+# *.cfg) and say why. Reload only a running monitor with a valid configuration.
+# Returns 0 (a monitor problem is a warning, not a package failure).
+cf_nagios_enable() {
+	cf_bin=$1 cf_cfg=$2 cf_obj=$3 cf_svc=$4
+	# A .disabled file without a live one: disabled by us on remove or by an earlier
+	# failed validation; try again (the admin may have fixed the cause).
+	if [ ! -e "$cf_obj" ] && [ -e "$cf_obj.disabled" ]; then
+		mv -f "$cf_obj.disabled" "$cf_obj"
+	fi
+	# The admin deleted it: respect that (dpkg does too).
+	[ -e "$cf_obj" ] || return 0
+	# No Nagios here (or no main configuration): nothing reads the file.
+	if ! [ -x "$cf_bin" ] || ! [ -r "$cf_cfg" ]; then
+		return 0
+	fi
+	if cf_nagios_verify "$cf_bin" "$cf_cfg"; then
+		rm -f "$cf_obj.disabled"
+		cf_reload_if_running "$cf_svc"
+		return 0
+	fi
+	cf_why=$cf_nagios_errors
+	mv -f "$cf_obj" "$cf_obj.disabled"
+	if cf_nagios_verify "$cf_bin" "$cf_cfg"; then
+		cf_warn "$cf_obj made the Nagios configuration invalid, so it is DISABLED
+  (moved to $cf_obj.disabled; your configuration is valid and untouched).
+  Nagios said:
+$(printf '%s\n' "$cf_why" | sed 's/^/    /')
+  It needs host 'localhost', template 'generic-service', the commands in
+  /etc/nagios-plugins/config/clamav-freshen.cfg (cfg_dir=/etc/nagios-plugins/config),
+  and no other service 'ClamAV signatures' on localhost. Once that holds, enable it:
+    mv $cf_obj.disabled $cf_obj
+    $cf_bin -v $cf_cfg && systemctl reload $cf_svc
+  (or: dpkg-reconfigure clamav-freshen)"
+		cf_reload_if_running "$cf_svc"
+	else
+		cf_warn "the Nagios configuration $cf_cfg is invalid even without $cf_obj,
+  so that file stays DISABLED (as $cf_obj.disabled) and $cf_svc was NOT reloaded.
+  Nagios said:
+$(printf '%s\n' "$cf_nagios_errors" | sed 's/^/    /')
+  Fix your configuration, then run: dpkg-reconfigure clamav-freshen"
+	fi
+	return 0
+}
+
+# cf_nagios_disable NAGIOS_BIN MAIN_CFG OBJECT_FILE SERVICE
+# (prerm remove) Take our object file out of the configuration so no check keeps calling a
+# plugin that is about to disappear, unless the admin's own objects refer to ours (the
+# configuration would turn invalid): then keep it and say so. Reload only when valid.
+cf_nagios_disable() {
+	cf_bin=$1 cf_cfg=$2 cf_obj=$3 cf_svc=$4
+	[ -e "$cf_obj" ] || return 0
+	if ! [ -x "$cf_bin" ] || ! [ -r "$cf_cfg" ]; then
+		mv -f "$cf_obj" "$cf_obj.disabled"
+		return 0
+	fi
+	cf_valid_before=no
+	if cf_nagios_verify "$cf_bin" "$cf_cfg"; then cf_valid_before=yes; fi
+	mv -f "$cf_obj" "$cf_obj.disabled"
+	if cf_nagios_verify "$cf_bin" "$cf_cfg"; then
+		cf_say "disabled the 'ClamAV signatures' service ($cf_obj.disabled)"
+		cf_reload_if_running "$cf_svc"
+	elif [ "$cf_valid_before" = yes ]; then
+		mv -f "$cf_obj.disabled" "$cf_obj"
+		cf_warn "your Nagios objects refer to the 'ClamAV signatures' service, so $cf_obj
+  stays active (its check will fail without the package). Nagios said without it:
+$(printf '%s\n' "$cf_nagios_errors" | sed 's/^/    /')"
+	else
+		cf_warn "the Nagios configuration $cf_cfg is invalid; $cf_svc was NOT reloaded.
+  Nagios said:
+$(printf '%s\n' "$cf_nagios_errors" | sed 's/^/    /')"
+	fi
+	return 0
+}
+
+# cf_nrpe_syntax_ok FILE: every line is blank, a comment or command[NAME]=/absolute/path...
+cf_nrpe_syntax_ok() {
+	! grep -v -E '^[[:space:]]*(#.*)?$|^command\[[A-Za-z0-9_.-]+\]=/[^[:space:]]' "$1" >/dev/null
+}
+
+# cf_nrpe_enable OBJECT_FILE SERVICE (postinst configure / abort-remove)
+# NRPE has no configuration test: check our own file's syntax, and reload only a running
+# daemon. NRPE's include_dir reads only *.cfg, like Nagios.
+cf_nrpe_enable() {
+	cf_obj=$1 cf_svc=$2
+	if [ ! -e "$cf_obj" ] && [ -e "$cf_obj.disabled" ]; then
+		mv -f "$cf_obj.disabled" "$cf_obj"
+	fi
+	[ -e "$cf_obj" ] || return 0
+	if ! cf_nrpe_syntax_ok "$cf_obj"; then
+		mv -f "$cf_obj" "$cf_obj.disabled"
+		cf_warn "$cf_obj has lines NRPE would not understand; DISABLED as $cf_obj.disabled.
+  Fix it, move it back and reload $cf_svc."
+		return 0
+	fi
+	cf_reload_if_running "$cf_svc"
+}
+
+# cf_nrpe_disable OBJECT_FILE SERVICE (prerm remove)
+cf_nrpe_disable() {
+	[ -e "$1" ] || return 0
+	mv -f "$1" "$1.disabled"
+	cf_reload_if_running "$2"
+}
+
+# cf_sudoers_check LIVE_FILE PARKED_FILE (postinst configure)
+# A sudoers drop-in that sudo rejects could lock every admin out of sudo: validate it and
+# park it outside /etc/sudoers.d if sudo would not accept it. Returns 1 in that case.
+cf_sudoers_check() {
+	cf_live=$1 cf_parked=$2
+	if [ ! -e "$cf_live" ] && [ -e "$cf_parked" ]; then
+		# Parked by an earlier failed run: retry, it goes back only once valid.
+		if visudo -c -q -f "$cf_parked" >/dev/null 2>&1; then
+			install -m 0440 -o root -g root "$cf_parked" "$cf_live"
+			rm -f "$cf_parked"
+			cf_say "sudoers drop-in now valid, restored as $cf_live"
+		fi
+	fi
+	[ -e "$cf_live" ] || return 0
+	if cf_out=$(visudo -c -q -f "$cf_live" 2>&1); then
+		rm -f "$cf_parked"
+		return 0
+	fi
+	mv -f "$cf_live" "$cf_parked"
+	echo "clamav-freshen: ERROR: sudo rejects $cf_live:" >&2
+	printf '%s\n' "$cf_out" | sed 's/^/    /' >&2
+	echo "  It was moved to $cf_parked so sudo keeps working. The Nagios event handler
+  cannot run until this is fixed (this package needs sudo >= 1.9.10)." >&2
+	return 1
+}
