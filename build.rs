@@ -1,8 +1,10 @@
 //! Renders the man pages of both binaries from their clap definitions.
 //!
-//! The pages land in `$OUT_DIR/man/` and are copied to `<target>/<profile>/man/`, the only
-//! place cargo-deb can name in an asset (`target/release/man/...`, its "target/release"
-//! prefix being mapped to the real target and profile dir). Cargo gives build scripts no
+//! The pages land in `$OUT_DIR/man/`, and gzipped (`gzip -9n`: Debian Policy wants
+//! compressed man pages, and cargo-deb does not compress files under its build-products prefix)
+//! in `<target>/<profile>/man/`, the only place cargo-deb can name in an asset
+//! (`target/release/man/...`, its "target/release" prefix being mapped to the real target and
+//! profile dir). Cargo gives build scripts no
 //! stable artifact dir (rust-lang/cargo#5457), so that dir is found from OUT_DIR
 //! (`<target>/<profile>/build/<pkg>-<hash>/out`); the package test checks the pages are in
 //! the .deb, so a Cargo layout change cannot go unnoticed.
@@ -11,6 +13,7 @@ use std::env;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use clap::CommandFactory;
 
@@ -83,7 +86,9 @@ fn main() -> io::Result<()> {
         fs::create_dir_all(&dest)?;
         for entry in fs::read_dir(&man_dir)? {
             let entry = entry?;
-            fs::copy(entry.path(), dest.join(entry.file_name()))?;
+            let mut gz_name = entry.file_name();
+            gz_name.push(".gz");
+            gzip(&entry.path(), &dest.join(gz_name))?;
         }
     } else {
         println!(
@@ -143,6 +148,20 @@ fn roff_text(s: &str) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// `gzip -9n` (no name, no timestamp: reproducible): gzip is on every Debian system, which
+/// saves a compression crate for one build-time use.
+fn gzip(src: &Path, dest: &Path) -> io::Result<()> {
+    let out = Command::new("gzip")
+        .args(["-9", "-n", "-c"])
+        .arg(src)
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !out.status.success() {
+        return Err(io::Error::other(format!("gzip {} failed", src.display())));
+    }
+    fs::write(dest, out.stdout)
 }
 
 /// `<target>/<profile>` from `<target>/<profile>/build/<pkg>-<hash>/out`.
