@@ -40,69 +40,83 @@ cf_reload_if_running() {
 	fi
 }
 
-# cf_nagios_verify NAGIOS_BIN MAIN_CFG: run the pre-flight check (nagios4 -v); when it
-# fails, its error lines are left in $cf_nagios_errors for the message.
+# cf_nagios_verify NAGIOS_BIN MAIN_CFG: run the pre-flight check (nagios4 -v). Fails when
+# Nagios finds the configuration invalid, and also when it only warns that one of our
+# objects duplicates another (Nagios would then silently use just one of the two). The
+# lines that explain it are left in $cf_nagios_errors for the message.
 cf_nagios_errors=""
 cf_nagios_verify() {
-	cf_out=$("$1" -v "$2" 2>&1) && return 0
-	cf_nagios_errors=$(printf '%s\n' "$cf_out" | grep -E -i -A2 '^(\*\*\*> )?(error|warning)' | head -n 20)
+	cf_out=$("$1" -v "$2" 2>&1) && cf_rc=0 || cf_rc=$?
+	cf_dups=$(printf '%s\n' "$cf_out" | grep -E "Duplicate definition found for (service 'ClamAV signatures' on host 'localhost'|command 'clamav-freshen-)" || true)
+	[ "$cf_rc" -eq 0 ] && [ -z "$cf_dups" ] && return 0
+	cf_nagios_errors=$(printf '%s\n' "$cf_out" | grep -E -i '^(\*\*\*> )?(error|warning)' | head -n 20)
 	[ -n "$cf_nagios_errors" ] || cf_nagios_errors=$(printf '%s\n' "$cf_out" | tail -n 5)
 	return 1
 }
 
-# cf_nagios_enable NAGIOS_BIN MAIN_CFG OBJECT_FILE SERVICE
-# (postinst configure / abort-remove) Put our object file live if the full configuration
-# stays valid with it; otherwise move it to OBJECT_FILE.disabled (Nagios' cfg_dir reads only
-# *.cfg) and say why. Reload only a running monitor with a valid configuration.
-# Returns 0 (a monitor problem is a warning, not a package failure).
+# cf_nagios_enable NAGIOS_BIN MAIN_CFG SERVICE OBJECT_FILE...
+# (postinst configure / abort-remove) Put our object files live if the full configuration
+# stays valid with them. Otherwise move them to FILE.disabled (Nagios' cfg_dir reads only
+# *.cfg), one at a time in the order given, until it is valid again, and say why. Reload
+# only a running monitor with a valid configuration. Returns 0: a monitor problem is a
+# warning, not a package failure.
 cf_nagios_enable() {
-	cf_bin=$1 cf_cfg=$2 cf_obj=$3 cf_svc=$4
-	# A .disabled file without a live one: disabled by us on remove or by an earlier
-	# failed validation; try again (the admin may have fixed the cause).
-	if [ ! -e "$cf_obj" ] && [ -e "$cf_obj.disabled" ]; then
-		mv -f "$cf_obj.disabled" "$cf_obj"
-	fi
-	# The admin deleted it: respect that (dpkg does too).
-	[ -e "$cf_obj" ] || return 0
-	# No Nagios here (or no main configuration): nothing reads the file.
+	cf_bin=$1 cf_cfg=$2 cf_svc=$3
+	shift 3
+	for cf_obj in "$@"; do
+		# A .disabled file without a live one: disabled by us on remove or by an earlier
+		# failed validation; try again (the admin may have fixed the cause). A file the
+		# admin deleted (neither exists) stays deleted, as dpkg does.
+		if [ ! -e "$cf_obj" ] && [ -e "$cf_obj.disabled" ]; then
+			mv -f "$cf_obj.disabled" "$cf_obj"
+		fi
+	done
+	# No Nagios here (or no main configuration): nothing reads the files.
 	if ! [ -x "$cf_bin" ] || ! [ -r "$cf_cfg" ]; then
 		return 0
 	fi
 	if cf_nagios_verify "$cf_bin" "$cf_cfg"; then
-		rm -f "$cf_obj.disabled"
+		for cf_obj in "$@"; do
+			if [ -e "$cf_obj" ]; then rm -f "$cf_obj.disabled"; fi
+		done
 		cf_reload_if_running "$cf_svc"
 		return 0
 	fi
 	cf_why=$cf_nagios_errors
-	mv -f "$cf_obj" "$cf_obj.disabled"
-	if cf_nagios_verify "$cf_bin" "$cf_cfg"; then
-		cf_warn "$cf_obj made the Nagios configuration invalid, so it is DISABLED
-  (moved to $cf_obj.disabled; your configuration is valid and untouched).
+	cf_off=""
+	for cf_obj in "$@"; do
+		[ -e "$cf_obj" ] || continue
+		mv -f "$cf_obj" "$cf_obj.disabled"
+		cf_off="$cf_off $cf_obj"
+		if cf_nagios_verify "$cf_bin" "$cf_cfg"; then
+			cf_warn "our Nagios objects would make the configuration invalid (or clash
+  with yours), so they are DISABLED; your configuration is valid and untouched.
+  Disabled (moved to NAME.disabled):$cf_off
   Nagios said:
 $(printf '%s\n' "$cf_why" | sed 's/^/    /')
-  It needs host 'localhost', template 'generic-service', the commands in
-  /etc/nagios-plugins/config/clamav-freshen.cfg (cfg_dir=/etc/nagios-plugins/config),
-  and no other service 'ClamAV signatures' on localhost. Once that holds, enable it:
-    mv $cf_obj.disabled $cf_obj
-    $cf_bin -v $cf_cfg && systemctl reload $cf_svc
-  (or: dpkg-reconfigure clamav-freshen)"
-		cf_reload_if_running "$cf_svc"
-	else
-		cf_warn "the Nagios configuration $cf_cfg is invalid even without $cf_obj,
-  so that file stays DISABLED (as $cf_obj.disabled) and $cf_svc was NOT reloaded.
+  They need host 'localhost', template 'generic-service', 'cfg_dir=/etc/nagios-plugins/config'
+  in $cf_cfg, and no other command 'clamav-freshen-check' / 'clamav-freshen-handler' nor
+  service 'ClamAV signatures' on localhost. Once that holds, enable them with
+    dpkg-reconfigure clamav-freshen
+  (or move each NAME.disabled back to NAME, then: $cf_bin -v $cf_cfg && systemctl reload $cf_svc)"
+			cf_reload_if_running "$cf_svc"
+			return 0
+		fi
+	done
+	cf_warn "the Nagios configuration $cf_cfg is invalid even without our objects,
+  so they stay DISABLED (as NAME.disabled:$cf_off) and $cf_svc was NOT reloaded.
   Nagios said:
 $(printf '%s\n' "$cf_nagios_errors" | sed 's/^/    /')
   Fix your configuration, then run: dpkg-reconfigure clamav-freshen"
-	fi
 	return 0
 }
 
-# cf_nagios_disable NAGIOS_BIN MAIN_CFG OBJECT_FILE SERVICE
+# cf_nagios_disable NAGIOS_BIN MAIN_CFG SERVICE OBJECT_FILE
 # (prerm remove) Take our object file out of the configuration so no check keeps calling a
 # plugin that is about to disappear, unless the admin's own objects refer to ours (the
 # configuration would turn invalid): then keep it and say so. Reload only when valid.
 cf_nagios_disable() {
-	cf_bin=$1 cf_cfg=$2 cf_obj=$3 cf_svc=$4
+	cf_bin=$1 cf_cfg=$2 cf_svc=$3 cf_obj=$4
 	[ -e "$cf_obj" ] || return 0
 	if ! [ -x "$cf_bin" ] || ! [ -r "$cf_cfg" ]; then
 		mv -f "$cf_obj" "$cf_obj.disabled"
