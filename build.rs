@@ -52,9 +52,18 @@ fn main() -> io::Result<()> {
             manual: "System Administration",
             files: &[
                 ("/etc/clamav-freshen/clamav-freshen.toml", "configuration"),
-                ("/etc/sudoers.d/clamav-freshen", "what user nagios may run through sudo"),
-                ("/etc/clamav/freshclam.conf", "freshclam configuration (read only)"),
-                ("/var/lib/clamav-freshen/", "state (rate limit, last repair)"),
+                (
+                    "/etc/sudoers.d/clamav-freshen",
+                    "what user nagios may run through sudo",
+                ),
+                (
+                    "/etc/clamav/freshclam.conf",
+                    "freshclam configuration (read only)",
+                ),
+                (
+                    "/var/lib/clamav-freshen/",
+                    "state (rate limit, last repair)",
+                ),
                 ("/run/clamav-freshen/", "repair lock"),
             ],
             see_also: "check_clamav_freshness(1), freshclam(1), freshclam.conf(5), sudoers(5)",
@@ -65,9 +74,18 @@ fn main() -> io::Result<()> {
             section: "1",
             manual: "User Commands",
             files: &[
-                ("/etc/clamav/freshclam.conf", "read for DatabaseDirectory and DNSDatabaseInfo"),
-                ("/etc/nagios-plugins/config/clamav-freshen.cfg", "Nagios command definitions"),
-                ("/etc/nagios/nrpe.d/clamav-freshen.cfg", "NRPE command definitions"),
+                (
+                    "/etc/clamav/freshclam.conf",
+                    "read for DatabaseDirectory and DNSDatabaseInfo",
+                ),
+                (
+                    "/etc/nagios-plugins/config/clamav-freshen.cfg",
+                    "Nagios command definitions",
+                ),
+                (
+                    "/etc/nagios/nrpe.d/clamav-freshen.cfg",
+                    "NRPE command definitions",
+                ),
             ],
             see_also: "clamav-freshen(8), freshclam(1)",
         },
@@ -122,6 +140,25 @@ fn render(page: Page, w: &mut dyn Write) -> io::Result<()> {
             writeln!(w, ".TP\n\\fB{usage}\\fR")?;
             if let Some(about) = sub.get_long_about().or(sub.get_about()) {
                 writeln!(w, "{}", roff_text(&about.to_string()))?;
+            }
+            // The subcommand's own arguments, indented under it.
+            let args: Vec<_> = sub
+                .get_arguments()
+                .filter(|a| !a.is_hide_set() && a.get_help().is_some())
+                .filter(|a| !matches!(a.get_id().as_str(), "help" | "version"))
+                .collect();
+            if !args.is_empty() {
+                writeln!(w, ".RS")?;
+                for arg in args {
+                    let name = match (arg.get_long(), arg.get_value_names()) {
+                        (Some(long), _) => format!("\\-\\-{long}"),
+                        (None, Some(names)) => format!("<{}>", names.join(" ")),
+                        (None, None) => format!("<{}>", arg.get_id().as_str().to_uppercase()),
+                    };
+                    let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                    writeln!(w, ".TP\n\\fI{name}\\fR\n{}", roff_text(&help))?;
+                }
+                writeln!(w, ".RE")?;
             }
         }
     }
