@@ -185,7 +185,7 @@ cf_sudoers_check() {
 		fi
 	fi
 	[ -e "$cf_live" ] || return 0
-	if cf_out=$(visudo -c -q -f "$cf_live" 2>&1); then
+	if cf_out=$(visudo -c -f "$cf_live" 2>&1); then
 		rm -f "$cf_parked"
 		return 0
 	fi
