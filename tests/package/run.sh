@@ -7,7 +7,8 @@
 # objects when they would make Nagios invalid.
 #
 # Run as root on Debian 12/13: bash tests/package/run.sh
-# Installs what it needs with apt (lintian, nagios4-core, sudo, shellcheck) and cargo-deb
+# Installs what it needs with apt (lintian, nagios4-core, sudo, shellcheck, dpkg-dev,
+# groff-base) and cargo-deb
 # with cargo if missing. CLAMAV_FRESHEN_DEB=path/to.deb tests that .deb instead of building.
 # Leaves nothing behind on the host: temp dir only, namespaces for the sudo checks.
 # Prints one "ok - ..." / "not ok - ..." line per check and "N passed, N failed, N skipped".
@@ -69,6 +70,8 @@ command -v nagios4 >/dev/null || need_pkgs+=(nagios4-core)
 command -v visudo >/dev/null || need_pkgs+=(sudo)
 command -v shellcheck >/dev/null || need_pkgs+=(shellcheck)
 command -v unshare >/dev/null || need_pkgs+=(util-linux)
+command -v dpkg-parsechangelog >/dev/null || need_pkgs+=(dpkg-dev)
+command -v groff >/dev/null || need_pkgs+=(groff-base)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
 	# Installing nagios4 must not start it on the host.
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
