@@ -173,26 +173,42 @@ cf_nrpe_disable() {
 
 # cf_sudoers_check LIVE_FILE PARKED_FILE (postinst configure)
 # A sudoers drop-in that sudo rejects could lock every admin out of sudo: validate it and
-# park it outside /etc/sudoers.d if sudo would not accept it. Returns 1 in that case.
+# park it outside /etc/sudoers.d if sudo would not accept it. Returns 1 (postinst fails,
+# loudly) while a rejected drop-in stays parked; the admin fixes it there, or deletes it to
+# do without, and runs dpkg --configure -a.
 cf_sudoers_check() {
 	cf_live=$1 cf_parked=$2
 	if [ ! -e "$cf_live" ] && [ -e "$cf_parked" ]; then
-		# Parked by an earlier failed run: retry, it goes back only once valid.
-		if visudo -c -q -f "$cf_parked" >/dev/null 2>&1; then
+		# Parked by an earlier run: it goes back only once sudo accepts it.
+		if cf_out=$(visudo -c -f "$cf_parked" 2>&1); then
 			install -m 0440 -o root -g root "$cf_parked" "$cf_live"
 			rm -f "$cf_parked"
 			cf_say "sudoers drop-in now valid, restored as $cf_live"
+			return 0
 		fi
+		cf_sudoers_error "$cf_parked is still rejected by sudo" "$cf_parked"
+		return 1
 	fi
-	[ -e "$cf_live" ] || return 0
+	if [ ! -e "$cf_live" ]; then
+		cf_warn "$cf_live is missing (deleted?): the Nagios event handler and NRPE heal
+  cannot run the handler through sudo. Reinstall with:
+    apt install --reinstall -o Dpkg::Options::=--force-confmiss clamav-freshen"
+		return 0
+	fi
 	if cf_out=$(visudo -c -f "$cf_live" 2>&1); then
 		rm -f "$cf_parked"
 		return 0
 	fi
 	mv -f "$cf_live" "$cf_parked"
-	echo "clamav-freshen: ERROR: sudo rejects $cf_live:" >&2
-	printf '%s\n' "$cf_out" | sed 's/^/    /' >&2
-	echo "  It was moved to $cf_parked so sudo keeps working. The Nagios event handler
-  cannot run until this is fixed (this package needs sudo >= 1.9.10)." >&2
+	cf_sudoers_error "sudo rejects $cf_live; it was moved to $cf_parked so sudo keeps working" "$cf_parked"
 	return 1
+}
+
+# cf_sudoers_error WHAT PARKED_FILE: the loud part; visudo's words are in $cf_out.
+cf_sudoers_error() {
+	echo "clamav-freshen: ERROR: $1:" >&2
+	printf '%s\n' "$cf_out" | sed 's/^/    /' >&2
+	echo "  The Nagios event handler cannot run until this is fixed (this package needs
+  sudo >= 1.9.10). Fix $2 (check: visudo -cf $2), or delete it to do
+  without the drop-in, then run: dpkg --configure -a" >&2
 }

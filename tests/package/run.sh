@@ -487,6 +487,10 @@ EOF
 	lib_rc=$?
 	check "postinst logic, rejected drop-in: fails loudly, parked, nothing left in sudoers.d" \
 		sh -c "test $lib_rc -ne 0 && test ! -e '$T/sudo/sudoers.d/clamav-freshen' && test -e '$T/sudo/park/sudoers.disabled' && test -z \"\$(ls -A '$T/sudo/sudoers.d')\" && grep -q ERROR '$T/lib.out'"
+	lib "cf_sudoers_check '$T/sudo/sudoers.d/clamav-freshen' '$T/sudo/park/sudoers.disabled'"
+	lib_rc=$?
+	check "postinst logic, parked drop-in still rejected: fails again (dpkg --configure -a stays loud)" \
+		sh -c "test $lib_rc -ne 0 && test ! -e '$T/sudo/sudoers.d/clamav-freshen' && grep -q 'still rejected' '$T/lib.out'"
 	install -m 0440 "$SUDOERS" "$T/sudo/park/sudoers.disabled"
 	lib "cf_sudoers_check '$T/sudo/sudoers.d/clamav-freshen' '$T/sudo/park/sudoers.disabled'"
 	check "postinst logic, parked drop-in valid again: restored with mode 0440" \
