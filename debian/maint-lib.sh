@@ -31,12 +31,19 @@ cf_running() {
 # cf_reload_if_running SERVICE: reload a running service; a failed reload only warns, since
 # the package itself is fine.
 cf_reload_if_running() {
-	if cf_running "$1"; then
-		if invoke-rc.d "$1" reload; then
-			cf_say "reloaded $1"
-		else
-			cf_warn "reloading $1 failed; check: systemctl status $1"
-		fi
+	cf_name=$1
+	cf_running "$cf_name" || return 0
+	# Running, so no policy-rc.d question arises: systemctl when systemd is init (it also
+	# covers units without an init script), invoke-rc.d otherwise.
+	if [ -d /run/systemd/system ]; then
+		set -- systemctl reload "$1.service"
+	else
+		set -- invoke-rc.d "$1" reload
+	fi
+	if "$@"; then
+		cf_say "reloaded $cf_name"
+	else
+		cf_warn "'$*' failed; the configuration was valid, check the service's log"
 	fi
 }
 
