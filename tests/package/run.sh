@@ -8,7 +8,7 @@
 #
 # Run as root on Debian 12/13: bash tests/package/run.sh
 # Installs what it needs with apt (lintian, nagios4-core, sudo, shellcheck, dpkg-dev,
-# groff-base) and cargo-deb
+# groff-base, icinga2-bin) and cargo-deb
 # with cargo if missing. CLAMAV_FRESHEN_DEB=path/to.deb tests that .deb instead of building.
 # Leaves nothing behind on the host: temp dir only, namespaces for the sudo checks.
 # Prints one "ok - ..." / "not ok - ..." line per check and "N passed, N failed, N skipped".
@@ -72,6 +72,7 @@ command -v shellcheck >/dev/null || need_pkgs+=(shellcheck)
 command -v unshare >/dev/null || need_pkgs+=(util-linux)
 command -v dpkg-parsechangelog >/dev/null || need_pkgs+=(dpkg-dev)
 command -v groff >/dev/null || need_pkgs+=(groff-base)
+command -v icinga2 >/dev/null || need_pkgs+=(icinga2-bin icinga2-common)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
 	# Installing nagios4 must not start it on the host.
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
@@ -502,7 +503,32 @@ ICINGA=$R/usr/share/doc/clamav-freshen/examples/icinga2/clamav-freshen.conf
 check "Icinga 2 example: event command passes state, state type, attempt through sudo -n" \
 	sh -c "grep -q '\"/usr/bin/sudo\", \"-n\", \"/usr/sbin/clamav-freshen\", \"handle\"' '$ICINGA' && grep -q '\"\$service.state\$\", \"\$service.state_type\$\", \"\$service.check_attempt\$\"' '$ICINGA'"
 if command -v icinga2 >/dev/null; then
-	check "icinga2 daemon -C accepts the example" sh -c "cp '$ICINGA' /etc/icinga2/conf.d/zz-clamav-freshen-test.conf; icinga2 daemon -C; rc=\$?; rm -f /etc/icinga2/conf.d/zz-clamav-freshen-test.conf; exit \$rc"
+	# A private Icinga 2 configuration (ITL + plugin commands + one host named NodeName + the
+	# example), so nothing of the host's /etc/icinga2 is read or touched.
+	I=$T/icinga2
+	mkdir -p "$I/lib" "$I/log" "$I/cache" "$I/run"
+	cat >"$I/icinga2.conf" <<EOF
+const PluginDir = "/usr/lib/nagios/plugins"
+const NodeName = "filter1"
+include <itl>
+include <plugins>
+object Host "filter1" {
+  check_command = "hostalive"
+  address = "127.0.0.1"
+}
+include "$ICINGA"
+EOF
+	icinga2_check() {
+		icinga2 daemon -C -c "$I/icinga2.conf" -DDataDir="$I/lib" -DLogDir="$I/log" \
+			-DCacheDir="$I/cache" -DInitRunDir="$I/run" -DRunAsUser=root -DRunAsGroup=root \
+			>"$I/out" 2>&1
+		local rc=$?
+		cat "$I/out"
+		return $rc
+	}
+	check "icinga2 daemon -C accepts the example" icinga2_check
+	check "icinga2 instantiates our service and event command from the example" \
+		sh -c "grep -q 'Instantiated 1 Service\.' '$I/out' && grep -q 'Instantiated 1 EventCommand\.' '$I/out'"
 else
 	skip "icinga2 not installed: example not validated with icinga2 daemon -C"
 fi
