@@ -187,8 +187,9 @@ cf_sudoers_check() {
 	cf_live=$1 cf_parked=$2
 	if [ ! -e "$cf_live" ] && [ -e "$cf_parked" ]; then
 		# Parked by an earlier run: it goes back only once sudo accepts it.
+		# (Called from an `if`, so set -e is off here: every step is checked.)
 		if cf_out=$(visudo -c -f "$cf_parked" 2>&1); then
-			install -m 0440 -o root -g root "$cf_parked" "$cf_live"
+			install -m 0440 -o root -g root "$cf_parked" "$cf_live" || return 1
 			rm -f "$cf_parked"
 			cf_say "sudoers drop-in now valid, restored as $cf_live"
 			return 0
@@ -206,7 +207,7 @@ cf_sudoers_check() {
 		rm -f "$cf_parked"
 		return 0
 	fi
-	mv -f "$cf_live" "$cf_parked"
+	mv -f "$cf_live" "$cf_parked" || rm -f "$cf_live"
 	cf_sudoers_error "sudo rejects $cf_live; it was moved to $cf_parked so sudo keeps working" "$cf_parked"
 	return 1
 }
