@@ -1,0 +1,222 @@
+# clamav-freshen maintainer-script helpers (POSIX sh), installed as
+# /usr/share/clamav-freshen/maint-lib.sh and sourced by postinst and prerm (not by postrm:
+# on remove and purge this file is already gone when postrm runs).
+#
+# Every function takes the paths it works on as arguments, never from the environment, so
+# the package test can run the very same code against a throw-away Nagios configuration.
+#
+# The rule for monitor configurations: our objects go live only when the full
+# configuration is still valid with them; a monitor is reloaded only when it is running AND
+# its configuration is valid (Nagios 4.4 exits on a reload with a bad configuration).
+
+cf_say() {
+	echo "clamav-freshen: $*"
+}
+
+cf_warn() {
+	echo "clamav-freshen: WARNING: $*" >&2
+}
+
+# cf_running SERVICE: true when the service is running (systemd or SysV init).
+cf_running() {
+	if [ -d /run/systemd/system ]; then
+		systemctl is-active --quiet "$1.service"
+	else
+		# A policy-rc.d that forbids actions (containers, chroots) answers "not running":
+		# right, since then nothing may be reloaded either.
+		invoke-rc.d --quiet "$1" status >/dev/null 2>&1
+	fi
+}
+
+# cf_reload_if_running SERVICE: reload a running service; a failed reload only warns, since
+# the package itself is fine.
+cf_reload_if_running() {
+	cf_name=$1
+	cf_running "$cf_name" || return 0
+	# Running, so no policy-rc.d question arises: systemctl when systemd is init (it also
+	# covers units without an init script), invoke-rc.d otherwise.
+	if [ -d /run/systemd/system ]; then
+		set -- systemctl reload "$1.service"
+	else
+		set -- invoke-rc.d "$1" reload
+	fi
+	if "$@"; then
+		cf_say "reloaded $cf_name"
+	else
+		cf_warn "'$*' failed; the configuration was valid, check the service's log"
+	fi
+}
+
+# cf_nagios_verify NAGIOS_BIN MAIN_CFG: run the pre-flight check (nagios4 -v). Fails when
+# Nagios finds the configuration invalid, and also when it only warns that one of our
+# objects duplicates another (Nagios would then silently use just one of the two). The
+# lines that explain it are left in $cf_nagios_errors for the message.
+cf_nagios_errors=""
+cf_nagios_verify() {
+	cf_out=$("$1" -v "$2" 2>&1) && cf_rc=0 || cf_rc=$?
+	cf_dups=$(printf '%s\n' "$cf_out" | grep -E "Duplicate definition found for (service 'ClamAV signatures' on host 'localhost'|command 'clamav-freshen-)" || true)
+	[ "$cf_rc" -eq 0 ] && [ -z "$cf_dups" ] && return 0
+	cf_nagios_errors=$(printf '%s\n' "$cf_out" | grep -E -i '^(\*\*\*> )?(error|warning)' | head -n 20)
+	[ -n "$cf_nagios_errors" ] || cf_nagios_errors=$(printf '%s\n' "$cf_out" | tail -n 5)
+	return 1
+}
+
+# cf_nagios_enable NAGIOS_BIN MAIN_CFG SERVICE OBJECT_FILE...
+# (postinst configure / abort-remove) Put our object files live if the full configuration
+# stays valid with them. Otherwise move them to FILE.disabled (Nagios' cfg_dir reads only
+# *.cfg), one at a time in the order given, until it is valid again, and say why. Reload
+# only a running monitor with a valid configuration. Returns 0: a monitor problem is a
+# warning, not a package failure.
+cf_nagios_enable() {
+	cf_bin=$1 cf_cfg=$2 cf_svc=$3
+	shift 3
+	for cf_obj in "$@"; do
+		# A .disabled file without a live one: disabled by us on remove or by an earlier
+		# failed validation; try again (the admin may have fixed the cause). A file the
+		# admin deleted (neither exists) stays deleted, as dpkg does.
+		if [ ! -e "$cf_obj" ] && [ -e "$cf_obj.disabled" ]; then
+			mv -f "$cf_obj.disabled" "$cf_obj"
+		fi
+	done
+	# No Nagios here (or no main configuration): nothing reads the files.
+	if ! [ -x "$cf_bin" ] || ! [ -r "$cf_cfg" ]; then
+		return 0
+	fi
+	if cf_nagios_verify "$cf_bin" "$cf_cfg"; then
+		for cf_obj in "$@"; do
+			if [ -e "$cf_obj" ]; then rm -f "$cf_obj.disabled"; fi
+		done
+		cf_reload_if_running "$cf_svc"
+		return 0
+	fi
+	cf_why=$cf_nagios_errors
+	cf_off=""
+	for cf_obj in "$@"; do
+		[ -e "$cf_obj" ] || continue
+		mv -f "$cf_obj" "$cf_obj.disabled"
+		cf_off="$cf_off $cf_obj"
+		if cf_nagios_verify "$cf_bin" "$cf_cfg"; then
+			cf_warn "our Nagios objects would make the configuration invalid (or clash
+  with yours), so they are DISABLED; your configuration is valid and untouched.
+  Disabled (moved to NAME.disabled):$cf_off
+  Nagios said:
+$(printf '%s\n' "$cf_why" | sed 's/^/    /')
+  They need host 'localhost', template 'generic-service', 'cfg_dir=/etc/nagios-plugins/config'
+  in $cf_cfg, and no other command 'clamav-freshen-check' / 'clamav-freshen-handler' nor
+  service 'ClamAV signatures' on localhost. Once that holds, enable them with
+    dpkg-reconfigure clamav-freshen
+  (or move each NAME.disabled back to NAME, then: $cf_bin -v $cf_cfg && systemctl reload $cf_svc)"
+			cf_reload_if_running "$cf_svc"
+			return 0
+		fi
+	done
+	cf_warn "the Nagios configuration $cf_cfg is invalid even without our objects,
+  so they stay DISABLED (as NAME.disabled:$cf_off) and $cf_svc was NOT reloaded.
+  Nagios said:
+$(printf '%s\n' "$cf_nagios_errors" | sed 's/^/    /')
+  Fix your configuration, then run: dpkg-reconfigure clamav-freshen"
+	return 0
+}
+
+# cf_nagios_disable NAGIOS_BIN MAIN_CFG SERVICE OBJECT_FILE
+# (prerm remove) Take our object file out of the configuration so no check keeps calling a
+# plugin that is about to disappear, unless the admin's own objects refer to ours (the
+# configuration would turn invalid): then keep it and say so. Reload only when valid.
+cf_nagios_disable() {
+	cf_bin=$1 cf_cfg=$2 cf_svc=$3 cf_obj=$4
+	[ -e "$cf_obj" ] || return 0
+	if ! [ -x "$cf_bin" ] || ! [ -r "$cf_cfg" ]; then
+		mv -f "$cf_obj" "$cf_obj.disabled"
+		return 0
+	fi
+	cf_valid_before=no
+	if cf_nagios_verify "$cf_bin" "$cf_cfg"; then cf_valid_before=yes; fi
+	mv -f "$cf_obj" "$cf_obj.disabled"
+	if cf_nagios_verify "$cf_bin" "$cf_cfg"; then
+		cf_say "disabled the 'ClamAV signatures' service ($cf_obj.disabled)"
+		cf_reload_if_running "$cf_svc"
+	elif [ "$cf_valid_before" = yes ]; then
+		mv -f "$cf_obj.disabled" "$cf_obj"
+		cf_warn "your Nagios objects refer to the 'ClamAV signatures' service, so $cf_obj
+  stays active (its check will fail without the package). Nagios said without it:
+$(printf '%s\n' "$cf_nagios_errors" | sed 's/^/    /')"
+	else
+		cf_warn "the Nagios configuration $cf_cfg is invalid; $cf_svc was NOT reloaded.
+  Nagios said:
+$(printf '%s\n' "$cf_nagios_errors" | sed 's/^/    /')"
+	fi
+	return 0
+}
+
+# cf_nrpe_syntax_ok FILE: every line is blank, a comment or command[NAME]=/absolute/path...
+cf_nrpe_syntax_ok() {
+	! grep -v -E '^[[:space:]]*(#.*)?$|^command\[[A-Za-z0-9_.-]+\]=/[^[:space:]]' "$1" >/dev/null
+}
+
+# cf_nrpe_enable OBJECT_FILE SERVICE (postinst configure / abort-remove)
+# NRPE has no configuration test: check our own file's syntax, and reload only a running
+# daemon. NRPE's include_dir reads only *.cfg, like Nagios.
+cf_nrpe_enable() {
+	cf_obj=$1 cf_svc=$2
+	if [ ! -e "$cf_obj" ] && [ -e "$cf_obj.disabled" ]; then
+		mv -f "$cf_obj.disabled" "$cf_obj"
+	fi
+	[ -e "$cf_obj" ] || return 0
+	if ! cf_nrpe_syntax_ok "$cf_obj"; then
+		mv -f "$cf_obj" "$cf_obj.disabled"
+		cf_warn "$cf_obj has lines NRPE would not understand; DISABLED as $cf_obj.disabled.
+  Fix it, move it back and reload $cf_svc."
+		return 0
+	fi
+	cf_reload_if_running "$cf_svc"
+}
+
+# cf_nrpe_disable OBJECT_FILE SERVICE (prerm remove)
+cf_nrpe_disable() {
+	[ -e "$1" ] || return 0
+	mv -f "$1" "$1.disabled"
+	cf_reload_if_running "$2"
+}
+
+# cf_sudoers_check LIVE_FILE PARKED_FILE (postinst configure)
+# A sudoers drop-in that sudo rejects could lock every admin out of sudo: validate it and
+# park it outside /etc/sudoers.d if sudo would not accept it. Returns 1 (postinst fails,
+# loudly) while a rejected drop-in stays parked; the admin fixes it there, or deletes it to
+# do without, and runs dpkg --configure -a.
+cf_sudoers_check() {
+	cf_live=$1 cf_parked=$2
+	if [ ! -e "$cf_live" ] && [ -e "$cf_parked" ]; then
+		# Parked by an earlier run: it goes back only once sudo accepts it.
+		# (Called from an `if`, so set -e is off here: every step is checked.)
+		if cf_out=$(visudo -c -f "$cf_parked" 2>&1); then
+			install -m 0440 -o root -g root "$cf_parked" "$cf_live" || return 1
+			rm -f "$cf_parked"
+			cf_say "sudoers drop-in now valid, restored as $cf_live"
+			return 0
+		fi
+		cf_sudoers_error "$cf_parked is still rejected by sudo" "$cf_parked"
+		return 1
+	fi
+	if [ ! -e "$cf_live" ]; then
+		cf_warn "$cf_live is missing (deleted?): the Nagios event handler and NRPE heal
+  cannot run the handler through sudo. Reinstall with:
+    apt install --reinstall -o Dpkg::Options::=--force-confmiss clamav-freshen"
+		return 0
+	fi
+	if cf_out=$(visudo -c -f "$cf_live" 2>&1); then
+		rm -f "$cf_parked"
+		return 0
+	fi
+	mv -f "$cf_live" "$cf_parked" || rm -f "$cf_live"
+	cf_sudoers_error "sudo rejects $cf_live; it was moved to $cf_parked so sudo keeps working" "$cf_parked"
+	return 1
+}
+
+# cf_sudoers_error WHAT PARKED_FILE: the loud part; visudo's words are in $cf_out.
+cf_sudoers_error() {
+	echo "clamav-freshen: ERROR: $1:" >&2
+	printf '%s\n' "$cf_out" | sed 's/^/    /' >&2
+	echo "  The Nagios event handler cannot run until this is fixed (this package needs
+  sudo >= 1.9.10). Fix $2 (check: visudo -cf $2), or delete it to do
+  without the drop-in, then run: dpkg --configure -a" >&2
+}
