@@ -18,3 +18,6 @@ pub mod range;
 
 // The handler (clamav-freshen).
 pub mod cli_handler;
+pub mod paths;
+pub mod sys;
+pub mod audit;
