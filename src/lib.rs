@@ -21,3 +21,7 @@ pub mod cli_handler;
 pub mod paths;
 pub mod sys;
 pub mod audit;
+pub mod config;
+pub mod decide;
+pub mod flight;
+pub mod state;
