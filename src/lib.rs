@@ -25,3 +25,5 @@ pub mod config;
 pub mod decide;
 pub mod flight;
 pub mod state;
+pub mod command;
+pub mod service;
