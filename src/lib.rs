@@ -27,3 +27,4 @@ pub mod flight;
 pub mod state;
 pub mod command;
 pub mod service;
+pub mod freshclam;
