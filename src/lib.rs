@@ -28,3 +28,4 @@ pub mod state;
 pub mod command;
 pub mod service;
 pub mod freshclam;
+pub mod dbfix;
