@@ -29,3 +29,4 @@ pub mod command;
 pub mod service;
 pub mod freshclam;
 pub mod dbfix;
+pub mod repair;
