@@ -30,3 +30,4 @@ pub mod service;
 pub mod freshclam;
 pub mod dbfix;
 pub mod repair;
+pub mod nagios_cmd;
