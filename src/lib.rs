@@ -31,3 +31,4 @@ pub mod freshclam;
 pub mod dbfix;
 pub mod repair;
 pub mod nagios_cmd;
+pub mod handler;
