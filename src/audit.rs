@@ -50,10 +50,16 @@ pub fn escape(v: &str) -> String {
 
 /// Same as [`escape`] for raw bytes (non-UTF-8 arguments).
 pub fn escape_bytes(v: &[u8]) -> String {
-    let (shown, cut) = if v.len() > MAX_VALUE { (&v[..MAX_VALUE], true) } else { (v, false) };
+    let (shown, cut) = if v.len() > MAX_VALUE {
+        (&v[..MAX_VALUE], true)
+    } else {
+        (v, false)
+    };
     let plain = !shown.is_empty()
         && !cut
-        && shown.iter().all(|b| b.is_ascii_alphanumeric() || b"-_.,:/@+%".contains(b));
+        && shown
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.,:/@+%".contains(b));
     if plain {
         return String::from_utf8_lossy(shown).into_owned();
     }
@@ -147,14 +153,20 @@ impl Capture {
 
 impl Audit for Capture {
     fn line(&self, line: &str) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(line.to_string());
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(line.to_string());
     }
 }
 
 /// Who is calling: the sudo user when under sudo, else the numeric uid.
 pub fn caller() -> String {
     match std::env::var_os("SUDO_USER") {
-        Some(u) => format!("sudo:{}", escape_bytes(std::os::unix::ffi::OsStrExt::as_bytes(&*u))),
+        Some(u) => format!(
+            "sudo:{}",
+            escape_bytes(std::os::unix::ffi::OsStrExt::as_bytes(&*u))
+        ),
         None => format!("uid:{}", nix::unistd::getuid()),
     }
 }
@@ -166,7 +178,10 @@ mod tests {
     #[test]
     fn plain_values_unquoted() {
         assert_eq!(escape("CRITICAL"), "CRITICAL");
-        assert_eq!(format_line("decision", &[("action", &"repair")]), "event=decision action=repair");
+        assert_eq!(
+            format_line("decision", &[("action", &"repair")]),
+            "event=decision action=repair"
+        );
     }
 
     #[test]
@@ -186,8 +201,10 @@ mod tests {
         assert!(e.len() < MAX_VALUE + 40, "{}", e.len());
         assert!(e.ends_with(&format!("...(len={})", 1 << 20)));
         let many: Vec<String> = (0..100).map(|_| "B".repeat(1000)).collect();
-        let fields: Vec<(&str, &dyn std::fmt::Display)> =
-            many.iter().map(|s| ("arg", s as &dyn std::fmt::Display)).collect();
+        let fields: Vec<(&str, &dyn std::fmt::Display)> = many
+            .iter()
+            .map(|s| ("arg", s as &dyn std::fmt::Display))
+            .collect();
         assert!(format_line("invoke", &fields).len() <= MAX_LINE + 20);
     }
 

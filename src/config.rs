@@ -66,7 +66,10 @@ pub enum ConfigError {
     #[error("{path} is writable by group or others (mode {mode:o})")]
     Writable { path: PathBuf, mode: u32 },
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {reason}")]
     Invalid { path: PathBuf, reason: String },
 }
@@ -89,26 +92,45 @@ impl Config {
         ) {
             Ok(fd) => fd,
             Err(nix::errno::Errno::ENOENT) => return Ok((Config::default(), Source::Defaults)),
-            Err(source) => return Err(ConfigError::Open { path: path.into(), source }),
+            Err(source) => {
+                return Err(ConfigError::Open {
+                    path: path.into(),
+                    source,
+                });
+            }
         };
-        let st = nix::sys::stat::fstat(&fd)
-            .map_err(|source| ConfigError::Open { path: path.into(), source })?;
+        let st = nix::sys::stat::fstat(&fd).map_err(|source| ConfigError::Open {
+            path: path.into(),
+            source,
+        })?;
         if st.st_mode & nix::libc::S_IFMT != nix::libc::S_IFREG {
             return Err(ConfigError::NotRegular { path: path.into() });
         }
         if st.st_uid != owner_uid {
-            return Err(ConfigError::Owner { path: path.into(), uid: st.st_uid, want: owner_uid });
+            return Err(ConfigError::Owner {
+                path: path.into(),
+                uid: st.st_uid,
+                want: owner_uid,
+            });
         }
         if st.st_mode & 0o022 != 0 {
-            return Err(ConfigError::Writable { path: path.into(), mode: st.st_mode & 0o7777 });
+            return Err(ConfigError::Writable {
+                path: path.into(),
+                mode: st.st_mode & 0o7777,
+            });
         }
         let mut text = String::new();
         std::fs::File::from(fd)
             .take(1 << 20)
             .read_to_string(&mut text)
-            .map_err(|source| ConfigError::Read { path: path.into(), source })?;
-        let cfg = Self::parse(&text)
-            .map_err(|reason| ConfigError::Invalid { path: path.into(), reason })?;
+            .map_err(|source| ConfigError::Read {
+                path: path.into(),
+                source,
+            })?;
+        let cfg = Self::parse(&text).map_err(|reason| ConfigError::Invalid {
+            path: path.into(),
+            reason,
+        })?;
         Ok((cfg, Source::File))
     }
 
@@ -137,10 +159,15 @@ impl Config {
         if self.critical_lag < self.warning_lag {
             return Err("critical_lag must not be below warning_lag".into());
         }
-        for (k, v) in [("nagios_host", &self.nagios_host), ("nagios_service", &self.nagios_service)] {
+        for (k, v) in [
+            ("nagios_host", &self.nagios_host),
+            ("nagios_service", &self.nagios_service),
+        ] {
             // These go into a Nagios external command line: no separators, no newlines.
             if v.is_empty() || v.chars().any(|c| c == ';' || c.is_control()) {
-                return Err(format!("{k} must be non-empty without ';' or control characters"));
+                return Err(format!(
+                    "{k} must be non-empty without ';' or control characters"
+                ));
             }
         }
         self.facility()?;
@@ -168,13 +195,23 @@ mod tests {
         let text = include_str!("../etc/clamav-freshen/clamav-freshen.toml");
         assert_eq!(Config::parse(text).unwrap(), Config::default());
         // Every key is present (commented) in the shipped file.
-        let uncommented: String =
-            text.lines().map(|l| l.strip_prefix('#').unwrap_or(l)).collect::<Vec<_>>().join("\n");
+        let uncommented: String = text
+            .lines()
+            .map(|l| l.strip_prefix('#').unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n");
         let all: toml::Table = toml::from_str(
-            &uncommented.lines().filter(|l| l.contains(" = ")).collect::<Vec<_>>().join("\n"),
+            &uncommented
+                .lines()
+                .filter(|l| l.contains(" = "))
+                .collect::<Vec<_>>()
+                .join("\n"),
         )
         .unwrap();
-        assert_eq!(Config::parse(&toml::to_string(&all).unwrap()).unwrap(), Config::default());
+        assert_eq!(
+            Config::parse(&toml::to_string(&all).unwrap()).unwrap(),
+            Config::default()
+        );
         assert_eq!(all.len(), 16);
     }
 
@@ -199,12 +236,21 @@ mod tests {
         let me = nix::unistd::geteuid().as_raw();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert_eq!(Config::load(&p, me).unwrap().0.soft_attempt, 2);
-        assert!(matches!(Config::load(&p, me + 1), Err(ConfigError::Owner { .. })));
+        assert!(matches!(
+            Config::load(&p, me + 1),
+            Err(ConfigError::Owner { .. })
+        ));
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o664)).unwrap();
-        assert!(matches!(Config::load(&p, me), Err(ConfigError::Writable { .. })));
+        assert!(matches!(
+            Config::load(&p, me),
+            Err(ConfigError::Writable { .. })
+        ));
         let l = d.path().join("link.toml");
         std::os::unix::fs::symlink(&p, &l).unwrap();
-        assert!(matches!(Config::load(&l, me), Err(ConfigError::Open { .. })));
+        assert!(matches!(
+            Config::load(&l, me),
+            Err(ConfigError::Open { .. })
+        ));
         let (c, src) = Config::load(&d.path().join("missing"), me).unwrap();
         assert_eq!((c, src), (Config::default(), Source::Defaults));
     }

@@ -56,14 +56,18 @@ pub fn parse_header(bytes: &[u8]) -> Result<CvdHeader, String> {
     let text = text.trim_end_matches([' ', '\0', '\n', '\r']);
     let fields: Vec<&str> = text.split(':').collect();
     if fields.len() < 8 {
-        return Err(format!("expected at least 8 fields, found {}", fields.len()));
+        return Err(format!(
+            "expected at least 8 fields, found {}",
+            fields.len()
+        ));
     }
     let num = |i: usize, name: &str| -> Result<u64, String> {
         let f = fields[i].trim();
         if f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) {
             return Err(format!("{name} {f:?} is not a number"));
         }
-        f.parse::<u64>().map_err(|_| format!("{name} {f:?} is out of range"))
+        f.parse::<u64>()
+            .map_err(|_| format!("{name} {f:?} is out of range"))
     };
     let version = u32::try_from(num(2, "version")?).map_err(|_| "version is out of range")?;
     let sigs = num(3, "signature count")?;
@@ -89,7 +93,10 @@ pub fn parse_header(bytes: &[u8]) -> Result<CvdHeader, String> {
 
 /// Reads and parses the header of one file.
 pub fn read_header(path: &Path) -> Result<CvdHeader, CvdError> {
-    let io = |e: std::io::Error| CvdError::Io { path: path.to_path_buf(), reason: e.to_string() };
+    let io = |e: std::io::Error| CvdError::Io {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
     let mut f = File::open(path).map_err(io)?;
     let mut buf = [0u8; HEADER_LEN];
     let mut len = 0;
@@ -102,9 +109,15 @@ pub fn read_header(path: &Path) -> Result<CvdHeader, CvdError> {
         }
     }
     if len < HEADER_LEN {
-        return Err(CvdError::Truncated { path: path.to_path_buf(), len });
+        return Err(CvdError::Truncated {
+            path: path.to_path_buf(),
+            len,
+        });
     }
-    parse_header(&buf).map_err(|reason| CvdError::Corrupt { path: path.to_path_buf(), reason })
+    parse_header(&buf).map_err(|reason| CvdError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    })
 }
 
 /// The local daily database: whichever of daily.cvd / daily.cld has the higher version.
@@ -132,7 +145,10 @@ pub fn local_db(dir: &Path, name: &str) -> Result<LocalDb, CvdError> {
             _ => {}
         }
         let header = read_header(&file)?;
-        if best.as_ref().is_none_or(|b| header.version > b.header.version) {
+        if best
+            .as_ref()
+            .is_none_or(|b| header.version > b.header.version)
+        {
             best = Some(LocalDb { file, header });
         }
     }
@@ -222,7 +238,10 @@ mod tests {
 
     #[test]
     fn header_without_stime_uses_text_time() {
-        let h = parse_header(&header("ClamAV-VDB:22 Jun 2021 21-34 -0400:6:14:81:md5:dsig:b")).unwrap();
+        let h = parse_header(&header(
+            "ClamAV-VDB:22 Jun 2021 21-34 -0400:6:14:81:md5:dsig:b",
+        ))
+        .unwrap();
         assert_eq!(h.stime, None);
         assert_eq!(h.build_epoch(), Some(1624412040));
     }
@@ -231,11 +250,26 @@ mod tests {
     fn rejects_bad_headers() {
         assert!(parse_header(b"").is_err());
         assert!(parse_header(&header("ClamAV-VDC:x:1:2:3:4:5:6:7")).is_err());
-        assert!(parse_header(&header("ClamAV-VDB:x:1:2")).is_err(), "missing fields");
-        assert!(parse_header(&header("ClamAV-VDB:x::2:3:4:5:6:7")).is_err(), "empty version");
-        assert!(parse_header(&header("ClamAV-VDB:x:-1:2:3:4:5:6:7")).is_err(), "negative");
-        assert!(parse_header(&header("ClamAV-VDB:x:99999999999:2:3:4:5:6:7")).is_err(), "overflow");
-        assert!(parse_header(&header("ClamAV-VDB:x:1:2:3:4:5:6:abc")).is_err(), "bad stime");
+        assert!(
+            parse_header(&header("ClamAV-VDB:x:1:2")).is_err(),
+            "missing fields"
+        );
+        assert!(
+            parse_header(&header("ClamAV-VDB:x::2:3:4:5:6:7")).is_err(),
+            "empty version"
+        );
+        assert!(
+            parse_header(&header("ClamAV-VDB:x:-1:2:3:4:5:6:7")).is_err(),
+            "negative"
+        );
+        assert!(
+            parse_header(&header("ClamAV-VDB:x:99999999999:2:3:4:5:6:7")).is_err(),
+            "overflow"
+        );
+        assert!(
+            parse_header(&header("ClamAV-VDB:x:1:2:3:4:5:6:abc")).is_err(),
+            "bad stime"
+        );
         let mut non_ascii = header("ClamAV-VDB:x:1:2:3:4:5:6:7");
         non_ascii[20] = 0xe9;
         assert!(parse_header(&non_ascii).is_err(), "non-ASCII");
@@ -244,8 +278,15 @@ mod tests {
     #[test]
     fn local_daily_takes_the_higher_of_cvd_and_cld() {
         let d = tempfile::tempdir().unwrap();
-        assert!(matches!(local_daily(d.path()), Err(CvdError::NoDatabase(_))));
-        std::fs::write(d.path().join("daily.cvd"), header(&REAL.replace(":6:14:", ":5:14:"))).unwrap();
+        assert!(matches!(
+            local_daily(d.path()),
+            Err(CvdError::NoDatabase(_))
+        ));
+        std::fs::write(
+            d.path().join("daily.cvd"),
+            header(&REAL.replace(":6:14:", ":5:14:")),
+        )
+        .unwrap();
         std::fs::write(d.path().join("daily.cld"), header(REAL)).unwrap();
         let db = local_daily(d.path()).unwrap();
         assert_eq!(db.header.version, 6);
@@ -257,8 +298,14 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join("daily.cvd"), header(REAL)).unwrap();
         std::fs::write(d.path().join("daily.cld"), &REAL.as_bytes()[..100]).unwrap();
-        assert!(matches!(local_daily(d.path()), Err(CvdError::Truncated { len: 100, .. })));
+        assert!(matches!(
+            local_daily(d.path()),
+            Err(CvdError::Truncated { len: 100, .. })
+        ));
         std::fs::write(d.path().join("daily.cld"), vec![0u8; 600]).unwrap();
-        assert!(matches!(local_daily(d.path()), Err(CvdError::Corrupt { .. })));
+        assert!(matches!(
+            local_daily(d.path()),
+            Err(CvdError::Corrupt { .. })
+        ));
     }
 }

@@ -29,8 +29,12 @@ fn is(st: &FileStat, kind: nix::libc::mode_t) -> bool {
 }
 
 fn open_dir(dir: &Path) -> Result<OwnedFd, String> {
-    nix::fcntl::open(dir, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(|e| format!("cannot open {}: {e}", dir.display()))
+    nix::fcntl::open(
+        dir,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| format!("cannot open {}: {e}", dir.display()))
 }
 
 fn names(dirfd: &OwnedFd) -> Result<Vec<OsString>, String> {
@@ -54,14 +58,28 @@ pub fn fix_ownership(dir: &Path, uid: u32, gid: u32) -> Result<Vec<Action>, Stri
     let mut out = Vec::new();
     let st = fstat(&dirfd).map_err(|e| e.to_string())?;
     if st.st_uid != uid || st.st_gid != gid {
-        let r = fchown(&dirfd, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid))).map_err(|e| e.to_string());
-        out.push(Action { what: "chown", name: ".".into(), result: r });
+        let r = fchown(&dirfd, Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)))
+            .map_err(|e| e.to_string());
+        out.push(Action {
+            what: "chown",
+            name: ".".into(),
+            result: r,
+        });
     }
     for name in names(&dirfd)? {
-        let fd = match openat(&dirfd, name.as_os_str(), OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty()) {
+        let fd = match openat(
+            &dirfd,
+            name.as_os_str(),
+            OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        ) {
             Ok(fd) => fd,
             Err(e) => {
-                out.push(Action { what: "chown", name: show(&name), result: Err(e.to_string()) });
+                out.push(Action {
+                    what: "chown",
+                    name: show(&name),
+                    result: Err(e.to_string()),
+                });
                 continue;
             }
         };
@@ -70,20 +88,42 @@ pub fn fix_ownership(dir: &Path, uid: u32, gid: u32) -> Result<Vec<Action>, Stri
             continue;
         }
         if is(&st, nix::libc::S_IFLNK) {
-            out.push(Action { what: "skip-symlink", name: show(&name), result: Ok(()) });
+            out.push(Action {
+                what: "skip-symlink",
+                name: show(&name),
+                result: Ok(()),
+            });
             continue;
         }
         if is(&st, nix::libc::S_IFREG) && st.st_nlink > 1 {
-            out.push(Action { what: "skip-hardlink", name: show(&name), result: Ok(()) });
+            out.push(Action {
+                what: "skip-hardlink",
+                name: show(&name),
+                result: Ok(()),
+            });
             continue;
         }
         if !is(&st, nix::libc::S_IFREG) && !is(&st, nix::libc::S_IFDIR) {
-            out.push(Action { what: "skip-special", name: show(&name), result: Ok(()) });
+            out.push(Action {
+                what: "skip-special",
+                name: show(&name),
+                result: Ok(()),
+            });
             continue;
         }
-        let r = fchownat(&fd, "", Some(Uid::from_raw(uid)), Some(Gid::from_raw(gid)), AtFlags::AT_EMPTY_PATH)
-            .map_err(|e| e.to_string());
-        out.push(Action { what: "chown", name: show(&name), result: r });
+        let r = fchownat(
+            &fd,
+            "",
+            Some(Uid::from_raw(uid)),
+            Some(Gid::from_raw(gid)),
+            AtFlags::AT_EMPTY_PATH,
+        )
+        .map_err(|e| e.to_string());
+        out.push(Action {
+            what: "chown",
+            name: show(&name),
+            result: r,
+        });
     }
     Ok(out)
 }
@@ -96,12 +136,18 @@ pub fn remove_tmp_dirs(dir: &Path) -> Result<Vec<Action>, String> {
         if !name.as_bytes().starts_with(b"tmp.") {
             continue;
         }
-        let Ok(st) = fstatat(&dirfd, name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) else { continue };
+        let Ok(st) = fstatat(&dirfd, name.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) else {
+            continue;
+        };
         if !is(&st, nix::libc::S_IFDIR) {
             continue;
         }
         let r = remove_tree_at(&dirfd, &name, 0);
-        out.push(Action { what: "remove-tmp", name: show(&name), result: r });
+        out.push(Action {
+            what: "remove-tmp",
+            name: show(&name),
+            result: r,
+        });
     }
     Ok(out)
 }
@@ -112,14 +158,21 @@ fn remove_tree_at(parent: &impl AsFd, name: &OsStr, depth: usize) -> Result<(), 
     if depth > MAX_DEPTH {
         return Err("too deep".into());
     }
-    let fd = openat(parent, name, OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC, Mode::empty())
-        .map_err(|e| format!("{}: {e}", show(name)))?;
+    let fd = openat(
+        parent,
+        name,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| format!("{}: {e}", show(name)))?;
     for child in names(&fd)? {
-        let st = fstatat(&fd, child.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW).map_err(|e| e.to_string())?;
+        let st = fstatat(&fd, child.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW)
+            .map_err(|e| e.to_string())?;
         if is(&st, nix::libc::S_IFDIR) {
             remove_tree_at(&fd, &child, depth + 1)?;
         } else {
-            unlinkat(&fd, child.as_os_str(), UnlinkatFlags::NoRemoveDir).map_err(|e| format!("{}: {e}", show(&child)))?;
+            unlinkat(&fd, child.as_os_str(), UnlinkatFlags::NoRemoveDir)
+                .map_err(|e| format!("{}: {e}", show(&child)))?;
         }
     }
     unlinkat(parent, name, UnlinkatFlags::RemoveDir).map_err(|e| format!("{}: {e}", show(name)))
@@ -135,7 +188,11 @@ pub fn remove_mirrors_dat(dir: &Path, version: Option<(u32, u32, u32)>) -> Optio
     let dirfd = open_dir(dir).ok()?;
     fstatat(&dirfd, "mirrors.dat", AtFlags::AT_SYMLINK_NOFOLLOW).ok()?;
     let r = unlinkat(&dirfd, "mirrors.dat", UnlinkatFlags::NoRemoveDir).map_err(|e| e.to_string());
-    Some(Action { what: "remove-mirrors.dat", name: "mirrors.dat".into(), result: r })
+    Some(Action {
+        what: "remove-mirrors.dat",
+        name: "mirrors.dat".into(),
+        result: r,
+    })
 }
 
 #[cfg(test)]
@@ -162,7 +219,10 @@ mod tests {
         assert!(acts[0].result.is_ok());
         assert!(!db.join("tmp.abc").exists());
         assert!(outside.join("precious").exists());
-        assert!(fs::symlink_metadata(db.join("tmp.evil")).is_ok(), "symlink named tmp.* untouched");
+        assert!(
+            fs::symlink_metadata(db.join("tmp.evil")).is_ok(),
+            "symlink named tmp.* untouched"
+        );
         assert!(db.join("tmp.file").exists());
         assert!(db.join(FRESHCLAM_DAT).exists());
     }
@@ -174,7 +234,12 @@ mod tests {
         assert!(remove_mirrors_dat(d.path(), Some((1, 4, 6))).is_none());
         assert!(remove_mirrors_dat(d.path(), None).is_none());
         assert!(d.path().join("mirrors.dat").exists());
-        assert!(remove_mirrors_dat(d.path(), Some((0, 102, 4))).unwrap().result.is_ok());
+        assert!(
+            remove_mirrors_dat(d.path(), Some((0, 102, 4)))
+                .unwrap()
+                .result
+                .is_ok()
+        );
         assert!(!d.path().join("mirrors.dat").exists());
     }
 
@@ -195,7 +260,11 @@ mod tests {
         let acts = fix_ownership(&db, 4242, 4343).unwrap();
         assert_eq!(fs::metadata(db.join("daily.cvd")).unwrap().uid(), 4242);
         assert_eq!(fs::metadata(&db).unwrap().gid(), 4343);
-        assert_eq!(fs::metadata(&outside).unwrap().uid(), 0, "symlink/hardlink target untouched");
+        assert_eq!(
+            fs::metadata(&outside).unwrap().uid(),
+            0,
+            "symlink/hardlink target untouched"
+        );
         assert_eq!(fs::symlink_metadata(db.join("link")).unwrap().uid(), 0);
         assert!(acts.iter().any(|a| a.what == "skip-symlink"));
         assert!(acts.iter().any(|a| a.what == "skip-hardlink"));

@@ -6,7 +6,11 @@ use crate::nagios::{ServiceState, StateType};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Trigger {
     /// Nagios/Icinga event handler call.
-    Handle { state: ServiceState, state_type: StateType, attempt: u32 },
+    Handle {
+        state: ServiceState,
+        state_type: StateType,
+        attempt: u32,
+    },
     /// NRPE self-heal: the local check's state, treated as HARD.
     Heal { state: ServiceState },
     /// An admin's `repair`: no state, bypasses the rate limit.
@@ -51,7 +55,11 @@ impl Decision {
 pub fn decide(trigger: Trigger, facts: &Facts, policy: &Policy) -> Decision {
     let skip = |r: String| Decision::Skip { reason: r };
     let why = match trigger {
-        Trigger::Handle { state, state_type, attempt } => {
+        Trigger::Handle {
+            state,
+            state_type,
+            attempt,
+        } => {
             if matches!(state, ServiceState::Ok | ServiceState::Unknown) {
                 return skip(format!("state {state}: nothing to repair"));
             }
@@ -91,7 +99,9 @@ pub fn decide(trigger: Trigger, facts: &Facts, policy: &Policy) -> Decision {
         if policy.respect_cooldown {
             return skip(format!("freshclam CDN cool-down until {until}"));
         }
-        return Decision::Repair { reason: format!("{why}; cool-down until {until} overridden") };
+        return Decision::Repair {
+            reason: format!("{why}; cool-down until {until} overridden"),
+        };
     }
     Decision::Repair { reason: why }
 }
@@ -102,11 +112,24 @@ mod tests {
     use ServiceState::*;
     use StateType::*;
 
-    const P: Policy = Policy { soft_attempt: 2, rate_limit_secs: 900, respect_cooldown: true };
-    const F: Facts = Facts { now: 10_000, running: false, last_finished: None, cooldown_until: None };
+    const P: Policy = Policy {
+        soft_attempt: 2,
+        rate_limit_secs: 900,
+        respect_cooldown: true,
+    };
+    const F: Facts = Facts {
+        now: 10_000,
+        running: false,
+        last_finished: None,
+        cooldown_until: None,
+    };
 
     fn h(state: ServiceState, state_type: StateType, attempt: u32) -> Trigger {
-        Trigger::Handle { state, state_type, attempt }
+        Trigger::Handle {
+            state,
+            state_type,
+            attempt,
+        }
     }
 
     #[test]
@@ -118,11 +141,17 @@ mod tests {
         }
         for st in [Warning, Critical] {
             assert!(decide(h(st, Hard, 1), &F, &P).is_repair(), "HARD always");
-            assert!(!decide(h(st, Soft, 1), &F, &P).is_repair(), "SOFT below threshold");
+            assert!(
+                !decide(h(st, Soft, 1), &F, &P).is_repair(),
+                "SOFT below threshold"
+            );
             assert!(decide(h(st, Soft, 2), &F, &P).is_repair());
             assert!(decide(h(st, Soft, 3), &F, &P).is_repair());
         }
-        let p1 = Policy { soft_attempt: 1, ..P };
+        let p1 = Policy {
+            soft_attempt: 1,
+            ..P
+        };
         assert!(decide(h(Critical, Soft, 1), &F, &p1).is_repair());
     }
 
@@ -136,24 +165,47 @@ mod tests {
 
     #[test]
     fn rate_limit() {
-        let recent = Facts { last_finished: Some(F.now - 899), ..F };
-        assert!(decide(h(Critical, Hard, 1), &recent, &P).reason().starts_with("rate limit"));
+        let recent = Facts {
+            last_finished: Some(F.now - 899),
+            ..F
+        };
+        assert!(
+            decide(h(Critical, Hard, 1), &recent, &P)
+                .reason()
+                .starts_with("rate limit")
+        );
         assert!(!decide(Trigger::Heal { state: Critical }, &recent, &P).is_repair());
         let d = decide(Trigger::Admin, &recent, &P);
         assert!(d.is_repair() && d.reason().contains("bypassed"));
-        let old = Facts { last_finished: Some(F.now - 900), ..F };
+        let old = Facts {
+            last_finished: Some(F.now - 900),
+            ..F
+        };
         assert!(decide(h(Critical, Hard, 1), &old, &P).is_repair());
     }
 
     #[test]
     fn cooldown() {
-        let f = Facts { cooldown_until: Some(F.now + 60), ..F };
-        assert!(decide(h(Warning, Hard, 1), &f, &P).reason().contains("cool-down"));
+        let f = Facts {
+            cooldown_until: Some(F.now + 60),
+            ..F
+        };
+        assert!(
+            decide(h(Warning, Hard, 1), &f, &P)
+                .reason()
+                .contains("cool-down")
+        );
         assert!(!decide(h(Warning, Hard, 1), &f, &P).is_repair());
-        let over = Policy { respect_cooldown: false, ..P };
+        let over = Policy {
+            respect_cooldown: false,
+            ..P
+        };
         let d = decide(h(Warning, Hard, 1), &f, &over);
         assert!(d.is_repair() && d.reason().contains("overridden"));
-        let past = Facts { cooldown_until: Some(F.now - 1), ..F };
+        let past = Facts {
+            cooldown_until: Some(F.now - 1),
+            ..F
+        };
         assert!(decide(h(Warning, Hard, 1), &past, &P).is_repair());
     }
 

@@ -9,11 +9,18 @@ use std::path::Path;
 
 /// Creates the runtime dir (0755) and refuses a symlink or a foreign-owned one.
 pub fn ensure_run_dir(dir: &Path) -> std::io::Result<()> {
-    match std::fs::DirBuilder::new().mode(0o755).recursive(false).create(dir) {
+    match std::fs::DirBuilder::new()
+        .mode(0o755)
+        .recursive(false)
+        .create(dir)
+    {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::DirBuilder::new().mode(0o755).recursive(true).create(dir)?;
+            std::fs::DirBuilder::new()
+                .mode(0o755)
+                .recursive(true)
+                .create(dir)?;
         }
         Err(e) => return Err(e),
     }

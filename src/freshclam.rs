@@ -36,7 +36,11 @@ pub trait Freshclam {
     /// `(major, minor, patch)` from `freshclam --version`.
     fn version(&self) -> Option<(u32, u32, u32)>;
     /// Runs freshclam once; every output line goes to `on_line`.
-    fn run(&self, stop: &dyn Fn() -> Option<i32>, on_line: &mut dyn FnMut(&str)) -> Result<End, String>;
+    fn run(
+        &self,
+        stop: &dyn Fn() -> Option<i32>,
+        on_line: &mut dyn FnMut(&str),
+    ) -> Result<End, String>;
     /// Kills freshclam processes holding a lock on `log`; returns (pid, result) per holder.
     fn kill_lock_holders(&self, log: &Path) -> Vec<(i32, Result<(), String>)>;
 }
@@ -53,18 +57,27 @@ impl Freshclam for Real {
         let mut c = clean(&self.program);
         c.arg("--version");
         let (end, first) = run_short(c, Duration::from_secs(10)).ok()?;
-        (end == End::Exited(0)).then(|| parse_version(&first)).flatten()
+        (end == End::Exited(0))
+            .then(|| parse_version(&first))
+            .flatten()
     }
 
-    fn run(&self, stop: &dyn Fn() -> Option<i32>, on_line: &mut dyn FnMut(&str)) -> Result<End, String> {
+    fn run(
+        &self,
+        stop: &dyn Fn() -> Option<i32>,
+        on_line: &mut dyn FnMut(&str),
+    ) -> Result<End, String> {
         let mut c = clean(&self.program);
-        c.arg(format!("--config-file={}", self.conf.display())).arg("--foreground=true");
+        c.arg(format!("--config-file={}", self.conf.display()))
+            .arg("--foreground=true");
         run_lines(c, self.limit, self.grace, stop, on_line)
             .map_err(|e| format!("cannot run {}: {e}", self.program.display()))
     }
 
     fn kill_lock_holders(&self, log: &Path) -> Vec<(i32, Result<(), String>)> {
-        let Ok(md) = std::fs::symlink_metadata(log) else { return Vec::new() };
+        let Ok(md) = std::fs::symlink_metadata(log) else {
+            return Vec::new();
+        };
         let locks = std::fs::read_to_string("/proc/locks").unwrap_or_default();
         let me = std::process::id() as i32;
         holders(&locks, md.dev(), md.ino())
@@ -72,8 +85,11 @@ impl Freshclam for Real {
             .filter(|&pid| pid != me)
             .filter(|&pid| is_program(pid, &self.program))
             .map(|pid| {
-                let r = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL)
-                    .map_err(|e| e.to_string());
+                let r = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                )
+                .map_err(|e| e.to_string());
                 (pid, r)
             })
             .collect()
@@ -83,8 +99,14 @@ impl Freshclam for Real {
 /// `ClamAV 1.4.6/27472/...` → (1, 4, 6).
 pub fn parse_version(line: &str) -> Option<(u32, u32, u32)> {
     let v = line.strip_prefix("ClamAV ")?.split('/').next()?;
-    let mut it = v.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty());
-    Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?, it.next().and_then(|s| s.parse().ok()).unwrap_or(0)))
+    let mut it = v
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty());
+    Some((
+        it.next()?.parse().ok()?,
+        it.next()?.parse().ok()?,
+        it.next().and_then(|s| s.parse().ok()).unwrap_or(0),
+    ))
 }
 
 /// PIDs holding any lock on the file with `dev`/`ino`, from /proc/locks lines like
@@ -118,7 +140,9 @@ pub fn is_program(pid: i32, program: &Path) -> bool {
     if std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == program) {
         return true;
     }
-    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else { return false };
+    let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
     let want = program.as_os_str().as_encoded_bytes();
     cmdline.split(|b| *b == 0).take(2).any(|a| a == want)
 }
@@ -136,7 +160,10 @@ mod tests {
 
     #[test]
     fn versions() {
-        assert_eq!(parse_version("ClamAV 1.4.6/27472/Mon Nov 25 09:00:00 2024"), Some((1, 4, 6)));
+        assert_eq!(
+            parse_version("ClamAV 1.4.6/27472/Mon Nov 25 09:00:00 2024"),
+            Some((1, 4, 6))
+        );
         assert_eq!(parse_version("ClamAV 0.102.4"), Some((0, 102, 4)));
         assert_eq!(parse_version("ClamAV 1.0.0-rc/1"), Some((1, 0, 0)));
         assert_eq!(parse_version("garbage"), None);

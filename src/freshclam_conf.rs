@@ -15,9 +15,16 @@ pub const DEFAULT_DNS_DATABASE_INFO: &str = "current.cvd.clamav.net";
 #[derive(Debug, thiserror::Error)]
 pub enum ConfError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path} line {line}: {reason}")]
-    Syntax { path: PathBuf, line: usize, reason: String },
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,8 +55,10 @@ impl Default for FreshclamConf {
 
 impl FreshclamConf {
     pub fn load(path: &Path) -> Result<Self, ConfError> {
-        let text = std::fs::read(path)
-            .map_err(|source| ConfError::Read { path: path.to_path_buf(), source })?;
+        let text = std::fs::read(path).map_err(|source| ConfError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::parse(&String::from_utf8_lossy(&text)).map_err(|(line, reason)| ConfError::Syntax {
             path: path.to_path_buf(),
             line,
@@ -99,7 +108,9 @@ impl FreshclamConf {
 }
 
 fn unquote(v: &str) -> &str {
-    v.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(v)
+    v.strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(v)
 }
 
 #[cfg(test)]
@@ -117,18 +128,30 @@ mod tests {
         .unwrap();
         assert_eq!(c.database_directory, Path::new("/var/lib/clamav"));
         assert_eq!(c.database_owner, "clamav");
-        assert_eq!(c.update_log_file.as_deref(), Some(Path::new("/var/log/clamav/freshclam.log")));
-        assert_eq!(c.pid_file.as_deref(), Some(Path::new("/run/clamav/freshclam.pid")));
+        assert_eq!(
+            c.update_log_file.as_deref(),
+            Some(Path::new("/var/log/clamav/freshclam.log"))
+        );
+        assert_eq!(
+            c.pid_file.as_deref(),
+            Some(Path::new("/run/clamav/freshclam.pid"))
+        );
         assert_eq!(c.dns_database_info, "current.cvd.clamav.net");
         assert_eq!(c.database_mirrors.len(), 2);
     }
 
     #[test]
     fn overrides_and_errors() {
-        let c = FreshclamConf::parse("DatabaseDirectory \"/srv/db\"\nDNSDatabaseInfo x.example\n").unwrap();
+        let c = FreshclamConf::parse("DatabaseDirectory \"/srv/db\"\nDNSDatabaseInfo x.example\n")
+            .unwrap();
         assert_eq!(c.database_directory, Path::new("/srv/db"));
         assert_eq!(c.dns_database_info, "x.example");
-        assert_eq!(FreshclamConf::parse("a\nDatabaseDirectory rel/db").unwrap_err().0, 2);
+        assert_eq!(
+            FreshclamConf::parse("a\nDatabaseDirectory rel/db")
+                .unwrap_err()
+                .0,
+            2
+        );
         assert!(FreshclamConf::parse("DatabaseOwner\n").is_err());
     }
 }

@@ -32,7 +32,10 @@ impl FreshclamDat {
         let uuid = String::from_utf8_lossy(uuid).into_owned();
         let mut ra = [0u8; 8];
         ra.copy_from_slice(&bytes[RETRY_AFTER_OFFSET..RETRY_AFTER_OFFSET + 8]);
-        Ok(FreshclamDat { uuid, retry_after: i64::from_le_bytes(ra) })
+        Ok(FreshclamDat {
+            uuid,
+            retry_after: i64::from_le_bytes(ra),
+        })
     }
 
     /// Reads `freshclam.dat` in the database directory. `Ok(None)` when there is none.
@@ -73,7 +76,12 @@ mod tests {
         assert_eq!(d.retry_after, 1000);
         assert_eq!(d.cooldown_until(999), Some(1000));
         assert_eq!(d.cooldown_until(1000), None);
-        assert_eq!(FreshclamDat::parse(&encode("u", 0)).unwrap().cooldown_until(5), None);
+        assert_eq!(
+            FreshclamDat::parse(&encode("u", 0))
+                .unwrap()
+                .cooldown_until(5),
+            None
+        );
     }
 
     #[test]
@@ -88,6 +96,9 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         assert_eq!(FreshclamDat::read(d.path()).unwrap(), None);
         std::fs::write(d.path().join(FILE_NAME), encode("u", 7)).unwrap();
-        assert_eq!(FreshclamDat::read(d.path()).unwrap().unwrap().retry_after, 7);
+        assert_eq!(
+            FreshclamDat::read(d.path()).unwrap().unwrap().retry_after,
+            7
+        );
     }
 }

@@ -51,11 +51,15 @@ pub fn select_paths() -> Result<Paths, String> {
         return Ok(Paths::system());
     };
     if under_sudo() || nix::unistd::getuid() != nix::unistd::geteuid() {
-        return Err(format!("{TEST_ROOT_ENV} is not honoured under sudo or setuid"));
+        return Err(format!(
+            "{TEST_ROOT_ENV} is not honoured under sudo or setuid"
+        ));
     }
     let root = Path::new(&root);
     if !root.is_absolute() || !root.is_dir() {
-        return Err(format!("{TEST_ROOT_ENV} must name an existing absolute directory"));
+        return Err(format!(
+            "{TEST_ROOT_ENV} must name an existing absolute directory"
+        ));
     }
     let exe = std::env::current_exe().map_err(|e| format!("cannot find own executable: {e}"))?;
     Ok(Paths::under(root, exe))
@@ -71,6 +75,13 @@ fn refuse(audit: &dyn Audit, reason: &str) -> i32 {
 pub fn main(args: Vec<OsString>) -> i32 {
     sys::sanitize_process();
     let is_worker = args.get(1).is_some_and(|a| a == "worker");
+    // The worker's lock arrives on fd 3; claim it before anything else can open a file
+    // that would land on that number.
+    let inherited_lock = if is_worker {
+        sys::take_inherited_lock_fd()
+    } else {
+        None
+    };
     if is_worker {
         // First thing: a stop signal must never take the daemon down with the worker.
         if let Err(e) = sys::install_stop_handlers() {
@@ -80,7 +91,11 @@ pub fn main(args: Vec<OsString>) -> i32 {
     let paths = match select_paths() {
         Ok(p) => p,
         Err(reason) => {
-            let audit = Syslog::open(&Paths::system().dev_log, syslog::Facility::LOG_DAEMON, false);
+            let audit = Syslog::open(
+                &Paths::system().dev_log,
+                syslog::Facility::LOG_DAEMON,
+                false,
+            );
             audit_invocation(&audit, &args);
             return refuse(&audit, &reason);
         }
@@ -100,14 +115,27 @@ pub fn main(args: Vec<OsString>) -> i32 {
             return refuse(&audit, &reason);
         }
     };
-    let owner = if paths.root.is_some() { nix::unistd::geteuid().as_raw() } else { 0 };
+    let owner = if paths.root.is_some() {
+        nix::unistd::geteuid().as_raw()
+    } else {
+        0
+    };
     let (cfg, cfg_problem) = match Config::load(&paths.config, owner) {
         Ok((cfg, Source::File)) => {
-            audit.event("config", &[("result", &"ok"), ("path", &paths.config.display())]);
+            audit.event(
+                "config",
+                &[("result", &"ok"), ("path", &paths.config.display())],
+            );
             (cfg, None)
         }
         Ok((cfg, Source::Defaults)) => {
-            audit.event("config", &[("result", &"missing, built-in defaults"), ("path", &paths.config.display())]);
+            audit.event(
+                "config",
+                &[
+                    ("result", &"missing, built-in defaults"),
+                    ("path", &paths.config.display()),
+                ],
+            );
             (cfg, None)
         }
         Err(e) => (Config::default(), Some(e.to_string())),
@@ -117,7 +145,11 @@ pub fn main(args: Vec<OsString>) -> i32 {
     {
         audit = Syslog::open(&paths.dev_log, f, is_worker);
     }
-    let env = Env { paths, cfg, audit: &audit };
+    let env = Env {
+        paths,
+        cfg,
+        audit: &audit,
+    };
     if let Some(problem) = &cfg_problem {
         audit.event("config", &[("result", &"refused"), ("reason", problem)]);
         // Refuse to act on a config we cannot trust, but still protect the system: a
@@ -128,13 +160,26 @@ pub fn main(args: Vec<OsString>) -> i32 {
         }
     }
     match cli.command {
-        Command::Handle { state, state_type, attempt } => {
-            let parsed = state
-                .parse::<ServiceState>()
-                .and_then(|s| Ok((s, state_type.parse::<StateType>()?, parse_attempt(&attempt)?)));
+        Command::Handle {
+            state,
+            state_type,
+            attempt,
+        } => {
+            let parsed = state.parse::<ServiceState>().and_then(|s| {
+                Ok((
+                    s,
+                    state_type.parse::<StateType>()?,
+                    parse_attempt(&attempt)?,
+                ))
+            });
             match parsed {
                 Ok((state, state_type, attempt)) => {
-                    env.trigger(Trigger::Handle { state, state_type, attempt }).0
+                    env.trigger(Trigger::Handle {
+                        state,
+                        state_type,
+                        attempt,
+                    })
+                    .0
                 }
                 Err(reason) => {
                     env.recover_if_needed(None);
@@ -146,32 +191,48 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Command::Repair { wait: false } => env.trigger(Trigger::Admin).0,
         Command::Repair { wait: true } => env.repair_foreground(),
         Command::Status => env.status(cfg_problem.as_deref()),
-        Command::Worker => env.worker(),
+        Command::Worker => env.worker(inherited_lock),
     }
 }
 
 /// `error: unexpected argument 'x' found` → `unexpected argument 'x' found`, one line.
 fn clap_reason(e: &clap::Error) -> String {
     let text = e.render().to_string();
-    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("invalid arguments");
+    let first = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments");
     let first = first.strip_prefix("error: ").unwrap_or(first);
     // The reason may quote a hostile argument: keep it printable and short.
-    let clean: String = first.chars().map(|c| if c.is_control() { '?' } else { c }).take(300).collect();
-    format!("{clean} (usage: clamav-freshen handle STATE STATETYPE ATTEMPT | heal | repair [--wait] | status)")
+    let clean: String = first
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .take(300)
+        .collect();
+    format!(
+        "{clean} (usage: clamav-freshen handle STATE STATETYPE ATTEMPT | heal | repair [--wait] | status)"
+    )
 }
 
 fn audit_invocation(audit: &dyn Audit, args: &[OsString]) {
-    let shown: Vec<String> = args.iter().skip(1).map(|a| escape_bytes(a.as_bytes())).collect();
-    audit.event(
+    let mut line = crate::audit::format_line(
         "invoke",
         &[
             ("caller", &caller()),
             ("uid", &nix::unistd::getuid()),
             ("pid", &std::process::id()),
             ("argc", &args.len().saturating_sub(1)),
-            ("args", &shown.join(" ")),
         ],
     );
+    // Each argument escaped from its raw bytes (non-UTF-8 included) and truncated alone.
+    for (i, a) in args.iter().skip(1).enumerate() {
+        line.push_str(&format!(" arg{}={}", i + 1, escape_bytes(a.as_bytes())));
+        if line.len() > crate::audit::MAX_LINE {
+            line.push_str(" truncated=line");
+            break;
+        }
+    }
+    audit.line(&line);
 }
 
 struct Env<'a> {
@@ -198,7 +259,8 @@ impl Env<'_> {
         match FreshclamDat::read(&conf.database_directory) {
             Ok(dat) => dat?.cooldown_until(now),
             Err(e) => {
-                self.audit.event("freshclam-dat", &[("result", &format!("unreadable: {e}"))]);
+                self.audit
+                    .event("freshclam-dat", &[("result", &format!("unreadable: {e}"))]);
                 None
             }
         }
@@ -225,14 +287,21 @@ impl Env<'_> {
         let svc = self.service();
         self.audit.event(
             "recover",
-            &[("reason", &"daemon-stopped marker left by an interrupted repair"), ("mode", &svc.mode().as_str())],
+            &[
+                (
+                    "reason",
+                    &"daemon-stopped marker left by an interrupted repair",
+                ),
+                ("mode", &svc.mode().as_str()),
+            ],
         );
         if svc.mode().has_daemon() {
             let ctx = self.ctx(&svc, &NoFreshclam, &|| None);
             let _ = repair::start_daemon(&ctx);
         } else {
             let r = flight::clear_marker(&self.paths.marker);
-            self.audit.event("marker-cleared", &[("result", &format!("{r:?}"))]);
+            self.audit
+                .event("marker-cleared", &[("result", &format!("{r:?}"))]);
         }
     }
 
@@ -261,7 +330,8 @@ impl Env<'_> {
             Ok(l) => l,
             Err(e) => {
                 let reason = format!("cannot open repair lock {}: {e}", self.paths.lock.display());
-                self.audit.event("decision", &[("action", &"error"), ("reason", &reason)]);
+                self.audit
+                    .event("decision", &[("action", &"error"), ("reason", &reason)]);
                 eprintln!("clamav-freshen: {reason}");
                 return (1, reason);
             }
@@ -277,16 +347,25 @@ impl Env<'_> {
             cooldown_until: self.cooldown_until(t),
         };
         let decision = decide(trigger, &facts, &self.policy());
-        let action = if decision.is_repair() { "repair" } else { "skip" };
-        self.audit.event("decision", &[("action", &action), ("reason", &decision.reason())]);
+        let action = if decision.is_repair() {
+            "repair"
+        } else {
+            "skip"
+        };
+        self.audit.event(
+            "decision",
+            &[("action", &action), ("reason", &decision.reason())],
+        );
         let summary = match (&decision, lock) {
             (Decision::Repair { reason }, Some(lock)) => match self.spawn_worker(&lock) {
                 Ok(pid) => {
-                    self.audit.event("spawn", &[("result", &"ok"), ("pid", &pid)]);
+                    self.audit
+                        .event("spawn", &[("result", &"ok"), ("pid", &pid)]);
                     format!("repair started ({reason})")
                 }
                 Err(e) => {
-                    self.audit.event("spawn", &[("result", &format!("error: {e}"))]);
+                    self.audit
+                        .event("spawn", &[("result", &format!("error: {e}"))]);
                     eprintln!("clamav-freshen: cannot start the repair worker: {e}");
                     return (1, format!("cannot start repair: {e}"));
                 }
@@ -306,14 +385,20 @@ impl Env<'_> {
         let mut cmd = if p.systemd_is_pid1() && p.systemd_run.is_file() {
             let mut c = std::process::Command::new(&p.systemd_run);
             c.args(["--scope", "--quiet", "--collect"])
-                .arg(format!("--unit=clamav-freshen-repair-{}", std::process::id()))
+                .arg(format!(
+                    "--unit=clamav-freshen-repair-{}",
+                    std::process::id()
+                ))
                 .arg("--")
                 .arg(&p.self_exe);
             c
         } else {
             std::process::Command::new(&p.self_exe)
         };
-        cmd.arg("worker").env_clear().env("PATH", crate::command::CLEAN_PATH).current_dir("/");
+        cmd.arg("worker")
+            .env_clear()
+            .env("PATH", crate::command::CLEAN_PATH)
+            .current_dir("/");
         if let Some(root) = &p.root {
             cmd.env(TEST_ROOT_ENV, root);
         }
@@ -345,25 +430,49 @@ impl Env<'_> {
         let fc = self.real_freshclam();
         let stop = sys::stop_requested;
         let report = repair::repair(&self.ctx(&svc, &fc, &stop));
-        let rec = LastRepair { started: report.started, finished: report.finished, outcome: report.outcome.to_string() };
+        let rec = LastRepair {
+            started: report.started,
+            finished: report.finished,
+            outcome: report.outcome.to_string(),
+        };
         let r = rec.write(&self.paths.state_dir, &self.paths.state_file);
-        self.audit.event("state", &[("result", &r.map_or_else(|e| format!("error: {e}"), |_| "saved".into()))]);
+        self.audit.event(
+            "state",
+            &[(
+                "result",
+                &r.map_or_else(|e| format!("error: {e}"), |_| "saved".into()),
+            )],
+        );
         let cmd_file = self.paths.map(&self.cfg.nagios_command_file);
-        let sent = match nagios_cmd::submit(&cmd_file, &self.cfg.nagios_host, &self.cfg.nagios_service, now()) {
+        let sent = match nagios_cmd::submit(
+            &cmd_file,
+            &self.cfg.nagios_host,
+            &self.cfg.nagios_service,
+            now(),
+        ) {
             Submit::Sent => "sent".to_string(),
             Submit::Absent => "skipped: no command file".to_string(),
             Submit::Failed(e) => format!("error: {e}"),
         };
-        self.audit.event("nagios-recheck", &[("result", &sent), ("file", &cmd_file.display())]);
+        self.audit.event(
+            "nagios-recheck",
+            &[("result", &sent), ("file", &cmd_file.display())],
+        );
         report
     }
 
-    fn worker(&self) -> i32 {
-        let Some(lock) = sys::take_inherited_lock_fd() else {
-            return refuse(self.audit, "worker: internal command, not started by clamav-freshen");
+    fn worker(&self, lock: Option<File>) -> i32 {
+        let Some(lock) = lock else {
+            return refuse(
+                self.audit,
+                "worker: internal command, not started by clamav-freshen",
+            );
         };
         if !flight::is_held_lock(&lock, &self.paths.run_dir, &self.paths.lock) {
-            return refuse(self.audit, "worker: inherited fd is not the held repair lock");
+            return refuse(
+                self.audit,
+                "worker: inherited fd is not the held repair lock",
+            );
         }
         let report = self.run_ladder();
         drop(lock);
@@ -372,12 +481,19 @@ impl Env<'_> {
 
     fn repair_foreground(&self) -> i32 {
         if let Err(e) = sys::install_stop_handlers() {
-            self.audit.event("signals", &[("result", &format!("error: {e}"))]);
+            self.audit
+                .event("signals", &[("result", &format!("error: {e}"))]);
         }
         let lock = match flight::try_acquire(&self.paths.run_dir, &self.paths.lock) {
             Ok(Some(l)) => l,
             Ok(None) => {
-                self.audit.event("decision", &[("action", &"skip"), ("reason", &"a repair is already running")]);
+                self.audit.event(
+                    "decision",
+                    &[
+                        ("action", &"skip"),
+                        ("reason", &"a repair is already running"),
+                    ],
+                );
                 println!("clamav-freshen: a repair is already running");
                 return 1;
             }
@@ -395,8 +511,19 @@ impl Env<'_> {
             cooldown_until: self.cooldown_until(t),
         };
         let decision = decide(Trigger::Admin, &facts, &self.policy());
-        let action = if decision.is_repair() { "repair" } else { "skip" };
-        self.audit.event("decision", &[("action", &action), ("reason", &decision.reason()), ("wait", &true)]);
+        let action = if decision.is_repair() {
+            "repair"
+        } else {
+            "skip"
+        };
+        self.audit.event(
+            "decision",
+            &[
+                ("action", &action),
+                ("reason", &decision.reason()),
+                ("wait", &true),
+            ],
+        );
         if !decision.is_repair() {
             println!("clamav-freshen: no repair: {}", decision.reason());
             return 1;
@@ -417,7 +544,11 @@ impl Env<'_> {
     }
 
     fn check_options(&self) -> crate::plugin::CheckOptions {
-        let lag = |n: u32| crate::range::Range { start: Some(0.0), end: Some(n as f64), inside: false };
+        let lag = |n: u32| crate::range::Range {
+            start: Some(0.0),
+            end: Some(n as f64),
+            inside: false,
+        };
         crate::plugin::CheckOptions {
             freshclam_conf: self.paths.map(&self.cfg.freshclam_conf),
             database_dir: None,
@@ -447,13 +578,17 @@ impl Env<'_> {
         let (report, line) = match self.check() {
             Ok(r) => r,
             Err(e) => {
-                self.audit.event("check", &[("result", &format!("error: {e}"))]);
+                self.audit
+                    .event("check", &[("result", &format!("error: {e}"))]);
                 println!("CLAMAV UNKNOWN - {e}");
                 return ServiceState::Unknown.exit_code();
             }
         };
-        self.audit.event("check", &[("state", &report.state), ("line", &line)]);
-        let (_, done) = self.trigger(Trigger::Heal { state: report.state });
+        self.audit
+            .event("check", &[("state", &report.state), ("line", &line)]);
+        let (_, done) = self.trigger(Trigger::Heal {
+            state: report.state,
+        });
         // NRPE shows one line: keep perfdata last.
         let (text, perf) = match line.split_once(" | ") {
             Some((t, p)) => (t.to_string(), format!(" | {p}")),
@@ -470,7 +605,8 @@ impl Env<'_> {
             "config:       {}",
             match cfg_problem {
                 Some(p) => format!("REFUSED: {p}"),
-                None if self.paths.config.exists() => format!("ok ({})", self.paths.config.display()),
+                None if self.paths.config.exists() =>
+                    format!("ok ({})", self.paths.config.display()),
                 None => "missing, built-in defaults".into(),
             }
         ));
@@ -479,7 +615,11 @@ impl Env<'_> {
         let daemon = if mode.has_daemon() {
             let active = svc.is_active();
             healthy &= active;
-            format!("{} ({})", mode.as_str(), if active { "running" } else { "NOT running" })
+            format!(
+                "{} ({})",
+                mode.as_str(),
+                if active { "running" } else { "NOT running" }
+            )
         } else {
             format!("{} (no daemon)", mode.as_str())
         };
@@ -519,7 +659,10 @@ impl Env<'_> {
         let t = now();
         out.push(format!(
             "cool-down:    {}",
-            self.cooldown_until(t).map_or("none".into(), |u| format!("until {u} ({} min from now)", (u - t + 59) / 60))
+            self.cooldown_until(t).map_or("none".into(), |u| format!(
+                "until {u} ({} min from now)",
+                (u - t + 59) / 60
+            ))
         ));
         out.push(format!(
             "last repair:  {}",
@@ -542,13 +685,20 @@ impl Env<'_> {
             .unwrap_or_default();
         out.push(format!(
             "repair:       {}",
-            if holders.is_empty() { "none running".into() } else { format!("running (lock held by pid {holders:?})") }
+            if holders.is_empty() {
+                "none running".into()
+            } else {
+                format!("running (lock held by pid {holders:?})")
+            }
         ));
         if flight::marker_present(&self.paths.marker) {
             out.push("marker:       daemon stopped by a repair".into());
             healthy &= !holders.is_empty();
         }
-        out.push(format!("overall:      {}", if healthy { "healthy" } else { "NOT healthy" }));
+        out.push(format!(
+            "overall:      {}",
+            if healthy { "healthy" } else { "NOT healthy" }
+        ));
         for l in &out {
             println!("{l}");
         }
@@ -564,7 +714,11 @@ impl Freshclam for NoFreshclam {
     fn version(&self) -> Option<(u32, u32, u32)> {
         None
     }
-    fn run(&self, _: &dyn Fn() -> Option<i32>, _: &mut dyn FnMut(&str)) -> Result<crate::command::End, String> {
+    fn run(
+        &self,
+        _: &dyn Fn() -> Option<i32>,
+        _: &mut dyn FnMut(&str),
+    ) -> Result<crate::command::End, String> {
         Err("not used".into())
     }
     fn kill_lock_holders(&self, _: &Path) -> Vec<(i32, Result<(), String>)> {

@@ -117,7 +117,10 @@ mod tests {
 
     #[test]
     fn states_are_exact() {
-        assert_eq!("CRITICAL".parse::<ServiceState>(), Ok(ServiceState::Critical));
+        assert_eq!(
+            "CRITICAL".parse::<ServiceState>(),
+            Ok(ServiceState::Critical)
+        );
         for bad in ["critical", "CRIT", " OK", "OK ", "", "OK;rm -rf /"] {
             assert!(bad.parse::<ServiceState>().is_err(), "{bad:?}");
         }

@@ -26,11 +26,17 @@ pub fn submit(path: &Path, host: &str, service: &str, now: i64) -> Submit {
     }
     let fd = match nix::fcntl::open(
         path,
-        OFlag::O_WRONLY | OFlag::O_NONBLOCK | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NOCTTY,
+        OFlag::O_WRONLY
+            | OFlag::O_NONBLOCK
+            | OFlag::O_NOFOLLOW
+            | OFlag::O_CLOEXEC
+            | OFlag::O_NOCTTY,
         Mode::empty(),
     ) {
         Ok(fd) => fd,
-        Err(nix::errno::Errno::ENXIO) => return Submit::Failed("no reader on the command FIFO".into()),
+        Err(nix::errno::Errno::ENXIO) => {
+            return Submit::Failed("no reader on the command FIFO".into());
+        }
         Err(e) => return Submit::Failed(format!("cannot open: {e}")),
     };
     match nix::sys::stat::fstat(&fd) {
@@ -39,8 +45,10 @@ pub fn submit(path: &Path, host: &str, service: &str, now: i64) -> Submit {
         Err(e) => return Submit::Failed(e.to_string()),
     }
     // One write below PIPE_BUF is atomic: it cannot interleave with Nagios' other writers.
-    match std::fs::File::from(fd).write(line(host, service, now).as_bytes()) {
-        Ok(_) => Submit::Sent,
+    let text = line(host, service, now);
+    match std::fs::File::from(fd).write(text.as_bytes()) {
+        Ok(n) if n == text.len() => Submit::Sent,
+        Ok(n) => Submit::Failed(format!("short write ({n} of {} bytes)", text.len())),
         Err(e) => Submit::Failed(format!("write: {e}")),
     }
 }
@@ -55,11 +63,21 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("nagios.cmd");
         nix::unistd::mkfifo(&p, Mode::from_bits_truncate(0o660)).unwrap();
-        let reader = std::fs::OpenOptions::new().read(true).custom_flags_nonblock().open(&p).unwrap();
-        assert_eq!(submit(&p, "localhost", "ClamAV signatures", 42), Submit::Sent);
+        let reader = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags_nonblock()
+            .open(&p)
+            .unwrap();
+        assert_eq!(
+            submit(&p, "localhost", "ClamAV signatures", 42),
+            Submit::Sent
+        );
         let mut s = String::new();
         let _ = (&reader).read_to_string(&mut s);
-        assert_eq!(s, "[42] SCHEDULE_FORCED_SVC_CHECK;localhost;ClamAV signatures;42\n");
+        assert_eq!(
+            s,
+            "[42] SCHEDULE_FORCED_SVC_CHECK;localhost;ClamAV signatures;42\n"
+        );
     }
 
     #[test]
@@ -68,7 +86,10 @@ mod tests {
         let p = d.path().join("nagios.cmd");
         assert_eq!(submit(&p, "h", "s", 1), Submit::Absent);
         nix::unistd::mkfifo(&p, Mode::from_bits_truncate(0o660)).unwrap();
-        assert_eq!(submit(&p, "h", "s", 1), Submit::Failed("no reader on the command FIFO".into()));
+        assert_eq!(
+            submit(&p, "h", "s", 1),
+            Submit::Failed("no reader on the command FIFO".into())
+        );
         let f = d.path().join("plain");
         std::fs::write(&f, "").unwrap();
         assert_eq!(submit(&f, "h", "s", 1), Submit::Failed("not a FIFO".into()));

@@ -100,9 +100,15 @@ mod tests {
     #[test]
     fn system_paths_are_absolute_and_fixed() {
         let p = Paths::system();
-        assert_eq!(p.config, Path::new("/etc/clamav-freshen/clamav-freshen.toml"));
+        assert_eq!(
+            p.config,
+            Path::new("/etc/clamav-freshen/clamav-freshen.toml")
+        );
         assert_eq!(p.self_exe, Path::new(SELF_EXE));
-        assert_eq!(p.map(Path::new("/usr/bin/freshclam")), Path::new("/usr/bin/freshclam"));
+        assert_eq!(
+            p.map(Path::new("/usr/bin/freshclam")),
+            Path::new("/usr/bin/freshclam")
+        );
     }
 
     #[test]
@@ -110,7 +116,10 @@ mod tests {
         let p = Paths::under(Path::new("/tmp/r"), PathBuf::from("/x/self"));
         assert_eq!(p.lock, Path::new("/tmp/r/run/clamav-freshen/repair.lock"));
         assert_eq!(p.dev_log, Path::new("/tmp/r/dev/log"));
-        assert_eq!(p.map(Path::new("/usr/bin/freshclam")), Path::new("/tmp/r/usr/bin/freshclam"));
+        assert_eq!(
+            p.map(Path::new("/usr/bin/freshclam")),
+            Path::new("/tmp/r/usr/bin/freshclam")
+        );
         for d in &p.unit_dirs {
             assert!(d.starts_with("/tmp/r"));
         }

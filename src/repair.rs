@@ -108,13 +108,25 @@ pub fn repair(ctx: &Ctx) -> Report {
             ("duration", &format!("{}s", finished - started)),
         ],
     );
-    Report { outcome, before: progress.before, after, started, finished, mode, daemon_started }
+    Report {
+        outcome,
+        before: progress.before,
+        after,
+        started,
+        finished,
+        mode,
+        daemon_started,
+    }
 }
 
 /// Starts the daemon and clears the marker once it is up.
 pub fn start_daemon(ctx: &Ctx) -> Result<(), String> {
     let r = ctx.svc.start();
-    let clear = if r.is_ok() { flight::clear_marker(&ctx.marker).map_err(|e| e.to_string()) } else { Ok(()) };
+    let clear = if r.is_ok() {
+        flight::clear_marker(&ctx.marker).map_err(|e| e.to_string())
+    } else {
+        Ok(())
+    };
     ctx.audit.event(
         "daemon-start",
         &[("result", &res(&r)), ("marker-cleared", &res(&clear))],
@@ -155,7 +167,13 @@ fn ladder(ctx: &Ctx, mode: Mode, progress: &mut Progress) -> Result<Outcome, Str
             ("result", &"ok"),
             ("dbdir", &db.display()),
             ("owner", &conf.database_owner),
-            ("log", &conf.update_log_file.as_deref().map_or("none".into(), |p| p.display().to_string())),
+            (
+                "log",
+                &conf
+                    .update_log_file
+                    .as_deref()
+                    .map_or("none".into(), |p| p.display().to_string()),
+            ),
             ("before", &opt(progress.before)),
         ],
     );
@@ -176,7 +194,10 @@ fn ladder(ctx: &Ctx, mode: Mode, progress: &mut Progress) -> Result<Outcome, Str
     }
     if let Some(log) = &conf.update_log_file {
         for (pid, r) in ctx.fc.kill_lock_holders(log) {
-            a.event("kill-lock-holder", &[("pid", &pid), ("log", &log.display()), ("result", &res(&r))]);
+            a.event(
+                "kill-lock-holder",
+                &[("pid", &pid), ("log", &log.display()), ("result", &res(&r))],
+            );
         }
     }
     check_stop(ctx)?;
@@ -187,7 +208,13 @@ fn ladder(ctx: &Ctx, mode: Mode, progress: &mut Progress) -> Result<Outcome, Str
             Ok(acts) => audit_actions(a, &acts),
             Err(e) => a.event("chown", &[("result", &format!("error: {e}"))]),
         },
-        None => a.event("chown", &[("result", &"skipped: DatabaseOwner unknown"), ("owner", &conf.database_owner)]),
+        None => a.event(
+            "chown",
+            &[
+                ("result", &"skipped: DatabaseOwner unknown"),
+                ("owner", &conf.database_owner),
+            ],
+        ),
     }
     match dbfix::remove_tmp_dirs(&db) {
         Ok(acts) => audit_actions(a, &acts),
@@ -196,7 +223,10 @@ fn ladder(ctx: &Ctx, mode: Mode, progress: &mut Progress) -> Result<Outcome, Str
     let version = ctx.fc.version();
     a.event(
         "freshclam-version",
-        &[("version", &version.map_or("unknown".into(), |(x, y, z)| format!("{x}.{y}.{z}")))],
+        &[(
+            "version",
+            &version.map_or("unknown".into(), |(x, y, z)| format!("{x}.{y}.{z}")),
+        )],
     );
     if let Some(act) = dbfix::remove_mirrors_dat(&db, version) {
         audit_actions(a, std::slice::from_ref(&act));
@@ -223,7 +253,10 @@ fn ladder(ctx: &Ctx, mode: Mode, progress: &mut Progress) -> Result<Outcome, Str
 
 fn audit_actions(a: &dyn Audit, acts: &[dbfix::Action]) {
     for act in acts {
-        a.event(act.what, &[("name", &act.name), ("result", &res(&act.result))]);
+        a.event(
+            act.what,
+            &[("name", &act.name), ("result", &res(&act.result))],
+        );
     }
 }
 
@@ -260,7 +293,13 @@ mod tests {
 
     impl FakeSvc {
         fn new(mode: Mode) -> Self {
-            FakeSvc { mode, calls: RefCell::default(), stop_ok: true, active_after_stop: false, on_stop: Box::new(|| {}) }
+            FakeSvc {
+                mode,
+                calls: RefCell::default(),
+                stop_ok: true,
+                active_after_stop: false,
+                on_stop: Box::new(|| {}),
+            }
         }
         fn calls(&self) -> Vec<&'static str> {
             self.calls.borrow().clone()
@@ -278,7 +317,11 @@ mod tests {
         fn stop(&self, _: Duration) -> Result<(), String> {
             self.calls.borrow_mut().push("stop");
             (self.on_stop)();
-            if self.stop_ok { Ok(()) } else { Err("timed out".into()) }
+            if self.stop_ok {
+                Ok(())
+            } else {
+                Err("timed out".into())
+            }
         }
         fn kill(&self) -> Result<(), String> {
             self.calls.borrow_mut().push("kill");
@@ -307,7 +350,11 @@ mod tests {
         fn version(&self) -> Option<(u32, u32, u32)> {
             self.version
         }
-        fn run(&self, stop: &dyn Fn() -> Option<i32>, on_line: &mut dyn FnMut(&str)) -> Result<End, String> {
+        fn run(
+            &self,
+            stop: &dyn Fn() -> Option<i32>,
+            on_line: &mut dyn FnMut(&str),
+        ) -> Result<End, String> {
             self.runs.set(self.runs.get() + 1);
             if let Some(sig) = stop() {
                 return Ok(End::Interrupted(sig));
@@ -332,7 +379,8 @@ mod tests {
     }
 
     fn write_daily(db: &Path, v: u32) {
-        let mut h = format!("ClamAV-VDB:25 Nov 2026 10-00 +0000:{v}:100:90:x:y:z:1795600000").into_bytes();
+        let mut h =
+            format!("ClamAV-VDB:25 Nov 2026 10-00 +0000:{v}:100:90:x:y:z:1795600000").into_bytes();
         h.resize(512, b' ');
         fs::write(db.join("daily.cvd"), h).unwrap();
     }
@@ -354,14 +402,28 @@ mod tests {
         let conf = d.path().join("freshclam.conf");
         fs::write(
             &conf,
-            format!("DatabaseDirectory {}\nDatabaseOwner root\nUpdateLogFile {}/fc.log\n", db.display(), d.path().display()),
+            format!(
+                "DatabaseDirectory {}\nDatabaseOwner root\nUpdateLogFile {}/fc.log\n",
+                db.display(),
+                d.path().display()
+            ),
         )
         .unwrap();
         let marker = d.path().join("marker");
-        Env { conf, db, marker, _d: d }
+        Env {
+            conf,
+            db,
+            marker,
+            _d: d,
+        }
     }
 
-    fn go(e: &Env, svc: &FakeSvc, fc: &FakeFc, stop: &dyn Fn() -> Option<i32>) -> (Report, Capture) {
+    fn go(
+        e: &Env,
+        svc: &FakeSvc,
+        fc: &FakeFc,
+        stop: &dyn Fn() -> Option<i32>,
+    ) -> (Report, Capture) {
         let audit = Capture::default();
         let clock = Cell::new(1000);
         let now = || {
@@ -382,14 +444,26 @@ mod tests {
     }
 
     fn fc(e: &Env, run: Run) -> FakeFc {
-        FakeFc { db: e.db.clone(), run, version: Some((1, 4, 6)), runs: Cell::new(0) }
+        FakeFc {
+            db: e.db.clone(),
+            run,
+            version: Some((1, 4, 6)),
+            runs: Cell::new(0),
+        }
     }
 
     #[test]
     fn success_updates_and_restarts() {
         let e = env();
         let svc = FakeSvc::new(Mode::Systemd);
-        let f = fc(&e, Run::End(End::Exited(0), &["Downloading daily", "daily.cvd updated"], Some(101)));
+        let f = fc(
+            &e,
+            Run::End(
+                End::Exited(0),
+                &["Downloading daily", "daily.cvd updated"],
+                Some(101),
+            ),
+        );
         let (r, audit) = go(&e, &svc, &f, &|| None);
         assert_eq!(r.outcome, Outcome::Updated);
         assert_eq!((r.before, r.after), (Some(100), Some(101)));
@@ -407,13 +481,32 @@ mod tests {
     fn every_failure_restarts_daemon() {
         let runs: Vec<(Run, &str)> = vec![
             (Run::End(End::Exited(0), &[], None), "current"),
-            (Run::End(End::Exited(0), &["You are still on cool-down until after: x"], None), "cool-down"),
+            (
+                Run::End(
+                    End::Exited(0),
+                    &["You are still on cool-down until after: x"],
+                    None,
+                ),
+                "cool-down",
+            ),
             (Run::End(End::Exited(17), &[], None), "forbidden"),
             (Run::End(End::Exited(18), &[], None), "cool-down"),
-            (Run::End(End::Exited(5), &[], None), "failed: freshclam exit 5 (connection)"),
-            (Run::End(End::Exited(2), &[], None), "failed: freshclam exit 2 (init (log file locked?))"),
-            (Run::End(End::TimedOut, &[], None), "failed: freshclam timed out"),
-            (Run::End(End::Signaled(9), &[], None), "failed: freshclam killed by signal 9"),
+            (
+                Run::End(End::Exited(5), &[], None),
+                "failed: freshclam exit 5 (connection)",
+            ),
+            (
+                Run::End(End::Exited(2), &[], None),
+                "failed: freshclam exit 2 (init (log file locked?))",
+            ),
+            (
+                Run::End(End::TimedOut, &[], None),
+                "failed: freshclam timed out",
+            ),
+            (
+                Run::End(End::Signaled(9), &[], None),
+                "failed: freshclam killed by signal 9",
+            ),
             (Run::Panic, "failed: internal error (panic)"),
             (Run::SpawnError, "failed: no such file"),
         ];
@@ -487,7 +580,11 @@ mod tests {
                 (polls.get() > after_polls).then_some(15)
             };
             let (r, audit) = go(&e, &svc, &f, &stop);
-            assert_eq!(r.outcome, Outcome::Failed("interrupted by signal 15".into()), "{after_polls}");
+            assert_eq!(
+                r.outcome,
+                Outcome::Failed("interrupted by signal 15".into()),
+                "{after_polls}"
+            );
             assert_eq!(svc.calls().last(), Some(&"start"));
             assert!(audit.contains("signal"));
             assert_eq!(r.after, Some(100), "freshclam never completed");
@@ -508,8 +605,17 @@ mod tests {
 
     #[test]
     fn classification() {
-        assert_eq!(classify(End::Exited(0), None, Some(3), false), Outcome::Updated);
-        assert_eq!(classify(End::Exited(0), Some(3), Some(3), false), Outcome::Current);
-        assert_eq!(classify(End::Exited(0), Some(3), None, false), Outcome::Current);
+        assert_eq!(
+            classify(End::Exited(0), None, Some(3), false),
+            Outcome::Updated
+        );
+        assert_eq!(
+            classify(End::Exited(0), Some(3), Some(3), false),
+            Outcome::Current
+        );
+        assert_eq!(
+            classify(End::Exited(0), Some(3), None, false),
+            Outcome::Current
+        );
     }
 }

@@ -72,7 +72,12 @@ pub struct System {
 impl System {
     pub fn new(paths: &Paths) -> System {
         let (mode, systemctl) = detect(paths);
-        System { mode, systemctl, init_script: paths.init_script.clone(), short: Duration::from_secs(60) }
+        System {
+            mode,
+            systemctl,
+            init_script: paths.init_script.clone(),
+            short: Duration::from_secs(60),
+        }
     }
 
     fn run(&self, args: &[&str], limit: Duration) -> Result<(), String> {

@@ -19,7 +19,8 @@ impl LastRepair {
     pub fn read(path: &Path) -> Option<LastRepair> {
         let text = std::fs::read_to_string(path).ok()?;
         let get = |k: &str| {
-            text.lines().find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix('=')))
+            text.lines()
+                .find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix('=')))
         };
         Some(LastRepair {
             started: get("started")?.parse().ok()?,
@@ -33,7 +34,10 @@ impl LastRepair {
         std::fs::DirBuilder::new().recursive(true).create(dir)?;
         let tmp = path.with_extension("tmp");
         let _ = std::fs::remove_file(&tmp);
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
         let outcome: String = self.outcome.chars().filter(|c| !c.is_control()).collect();
         write!(
             f,
@@ -57,7 +61,11 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("s/last-repair");
         assert_eq!(LastRepair::read(&p), None);
-        let r = LastRepair { started: 10, finished: 25, outcome: "failed: x\ny".into() };
+        let r = LastRepair {
+            started: 10,
+            finished: 25,
+            outcome: "failed: x\ny".into(),
+        };
         r.write(&d.path().join("s"), &p).unwrap();
         let back = LastRepair::read(&p).unwrap();
         assert_eq!((back.started, back.finished, back.duration()), (10, 25, 15));

@@ -37,8 +37,11 @@ extern "C" fn on_stop_signal(sig: nix::libc::c_int) {
 /// SIGTERM/SIGINT/SIGHUP only set a flag: the repair ladder polls it, kills freshclam and
 /// restarts the daemon before exiting, which a default handler would skip.
 pub fn install_stop_handlers() -> nix::Result<()> {
-    let action =
-        SigAction::new(SigHandler::Handler(on_stop_signal), SaFlags::SA_RESTART, SigSet::empty());
+    let action = SigAction::new(
+        SigHandler::Handler(on_stop_signal),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
     for sig in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
         // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
         unsafe { sigaction(sig, &action)? };
