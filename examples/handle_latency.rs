@@ -91,7 +91,7 @@ fn main() {
     let runs: usize = args.next().map_or(200, |s| s.parse().unwrap());
 
     // 1. A repair is running (freshclam hangs): every handle decides "skip" and returns.
-    let r = root(120);
+    let r = root(8);
     handle(bin, r.path());
     std::thread::sleep(Duration::from_millis(300));
     report(
@@ -107,6 +107,11 @@ fn main() {
         "handle starting a repair (spawn path)",
         roots.iter().map(|r| handle(bin, r.path())).collect(),
     );
-    // Let the workers' hanging freshclam (3 s) end before the roots are removed.
-    std::thread::sleep(Duration::from_secs(5));
+    // Let every worker finish (freshclam "hangs" 8 s and 3 s) before the roots are removed.
+    let lock = r.path().join("run/clamav-freshen/repair.lock");
+    let until = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < until && fs::File::open(&lock).is_ok_and(|f| f.try_lock().is_err()) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(1));
 }

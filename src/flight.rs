@@ -70,6 +70,21 @@ pub fn is_held_lock(fd: &File, run_dir: &Path, lock: &Path) -> bool {
     matches!(try_acquire(run_dir, lock), Ok(None))
 }
 
+/// Writes our pid into the lock file we hold, for `status` (the flock itself names the
+/// process that took it, which for a detached worker is the long-gone `handle`).
+pub fn record_holder(lock: &File) {
+    let mut f = lock;
+    let _ = lock.set_len(0);
+    let _ = std::io::Seek::rewind(&mut f);
+    let _ = writeln!(f, "{}", std::process::id());
+}
+
+/// The pid recorded by the current holder, if readable and alive.
+pub fn holder_pid(lock: &Path) -> Option<i32> {
+    let pid: i32 = std::fs::read_to_string(lock).ok()?.trim().parse().ok()?;
+    std::fs::metadata(format!("/proc/{pid}")).ok().map(|_| pid)
+}
+
 /// Writes the marker (before stopping the daemon); its content is the mode, for humans.
 pub fn write_marker(marker: &Path, mode: &str) -> std::io::Result<()> {
     let _ = std::fs::remove_file(marker);

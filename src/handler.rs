@@ -25,7 +25,7 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -181,10 +181,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
                     })
                     .0
                 }
-                Err(reason) => {
-                    env.recover_if_needed(None);
-                    refuse(&audit, &reason)
-                }
+                Err(reason) => refuse(&audit, &reason),
             }
         }
         Command::Heal => env.heal(),
@@ -474,6 +471,7 @@ impl Env<'_> {
                 "worker: inherited fd is not the held repair lock",
             );
         }
+        flight::record_holder(&lock);
         let report = self.run_ladder();
         drop(lock);
         if report.outcome.is_success() { 0 } else { 1 }
@@ -502,6 +500,7 @@ impl Env<'_> {
                 return 1;
             }
         };
+        flight::record_holder(&lock);
         self.recover_if_needed(Some(&lock));
         let t = now();
         let facts = Facts {
@@ -599,6 +598,7 @@ impl Env<'_> {
     }
 
     fn status(&self, cfg_problem: Option<&str>) -> i32 {
+        self.recover_if_needed(None);
         let mut healthy = cfg_problem.is_none();
         let mut out = Vec::new();
         out.push(format!(
@@ -677,23 +677,26 @@ impl Env<'_> {
                 None => "never".into(),
             }
         ));
-        let holders = std::fs::symlink_metadata(&self.paths.lock)
-            .map(|m| {
-                let locks = std::fs::read_to_string("/proc/locks").unwrap_or_default();
-                freshclam::holders(&locks, m.dev(), m.ino())
-            })
-            .unwrap_or_default();
+        let running = match flight::try_acquire(&self.paths.run_dir, &self.paths.lock) {
+            Ok(Some(_)) => None,
+            Ok(None) => Some(flight::holder_pid(&self.paths.lock)),
+            Err(e) => {
+                healthy = false;
+                out.push(format!("repair lock:  ERROR: {e}"));
+                None
+            }
+        };
         out.push(format!(
             "repair:       {}",
-            if holders.is_empty() {
-                "none running".into()
-            } else {
-                format!("running (lock held by pid {holders:?})")
+            match running {
+                None => "none running".into(),
+                Some(Some(pid)) => format!("running (worker pid {pid})"),
+                Some(None) => "running".into(),
             }
         ));
         if flight::marker_present(&self.paths.marker) {
-            out.push("marker:       daemon stopped by a repair".into());
-            healthy &= !holders.is_empty();
+            out.push("marker:       freshclam daemon stopped by the running repair".into());
+            healthy = false;
         }
         out.push(format!(
             "overall:      {}",

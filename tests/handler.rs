@@ -752,3 +752,148 @@ fn status_reports_and_exit_code() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("NOT running"));
     assert_eq!(out.status.code(), Some(1));
 }
+
+// ---- stray freshclam holding the log lock ---------------------------------------------------
+
+/// perl (essential in Debian) takes a POSIX write lock on the log file, like freshclam does.
+const PERL_LOCK: &str = r#"use Fcntl; open(my $f, ">>", $ENV{LOG}) or die; my $s = pack("s s x4 q q i x4", F_WRLCK, SEEK_SET, 0, 0, 0); fcntl($f, F_SETLK, $s) or die "lock: $!"; open(my $r, ">", $ENV{READY}); close $r; sleep 1000;"#;
+
+#[test]
+fn stray_freshclam_holding_log_lock_is_killed_others_are_not() {
+    if !std::path::Path::new("/usr/bin/perl").exists() {
+        eprintln!(
+            "SKIP stray_freshclam_holding_log_lock_is_killed_others_are_not: no /usr/bin/perl"
+        );
+        return;
+    }
+    let fx = Fixture::new();
+    let log = fx.p("var/log/clamav/freshclam.log");
+    // A perl script installed AS the configured freshclam: the kernel runs it as
+    // `perl <root>/usr/bin/freshclam`, so its argv[1] is the freshclam path.
+    let fake = fx.p("usr/bin/freshclam");
+    let sh_fake = fx.p("usr/bin/freshclam.sh");
+    fs::rename(&fake, &sh_fake).unwrap();
+    fs::write(
+        &fake,
+        format!(
+            "#!/usr/bin/perl\nif (@ARGV && $ARGV[0] eq 'hold') {{ {PERL_LOCK} }}\nexec('{}', @ARGV);\n",
+            sh_fake.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
+    let spawn_holder = |cmd: &mut std::process::Command, ready: &str| {
+        let child = cmd
+            .env("LOG", &log)
+            .env("READY", fx.p(ready))
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        fx.wait_for(ready, || fx.p(ready).exists());
+        child
+    };
+    use std::os::unix::process::CommandExt;
+    let mut stray = spawn_holder(std::process::Command::new(&fake).arg("hold"), "fake/ready1");
+    fx.cmd().args(["repair", "--wait"]).assert().success();
+    let st = stray.wait().unwrap();
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&st), Some(9));
+    assert!(
+        fx.logged(&format!("event=kill-lock-holder pid={} ", stray.id())),
+        "{:#?}",
+        fx.syslog()
+    );
+    assert_eq!(fx.runs(), 1);
+
+    // A lock holder that is not the configured freshclam is left alone.
+    let mut other = spawn_holder(
+        std::process::Command::new("/usr/bin/perl")
+            .arg("-e")
+            .arg(PERL_LOCK),
+        "fake/ready2",
+    );
+    fx.cmd().args(["repair", "--wait"]).assert().success();
+    assert!(
+        other.try_wait().unwrap().is_none(),
+        "foreign lock holder must survive"
+    );
+    assert!(!fx.logged(&format!("pid={} ", other.id())));
+    other.kill().unwrap();
+    other.wait().unwrap();
+}
+
+// ---- process hygiene ---------------------------------------------------------------------------
+
+#[test]
+fn closed_std_fds_are_survived() {
+    let fx = Fixture::new();
+    let st = std::process::Command::new("/bin/sh")
+        .env_clear()
+        .env("CLAMAV_FRESHEN_TEST_ROOT", &fx.root)
+        .arg("-c")
+        .arg("exec \"$0\" handle CRITICAL HARD 1 <&- >&- 2>&-")
+        .arg(BIN)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    fx.wait_repairs(1);
+    assert!(fx.logged("event=repair-end outcome=updated"));
+    // Nothing was written into a file that happened to get fd 1 or 2.
+    assert_eq!(
+        fx.read("etc/clamav-freshen/clamav-freshen.toml")
+            .lines()
+            .count(),
+        4
+    );
+}
+
+#[test]
+fn worker_is_in_its_own_session_and_status_names_it() {
+    let fx = Fixture::new();
+    fx.mode("hang");
+    fx.cmd()
+        .args(["handle", "CRITICAL", "HARD", "1"])
+        .assert()
+        .success();
+    fx.wait_for("freshclam to start", || fx.runs() == 1);
+    let pid = worker_pid(&fx);
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    // fields: state ppid pgrp session ...
+    assert_eq!(fields[2], pid.to_string(), "own process group");
+    assert_eq!(fields[3], pid.to_string(), "own session");
+    let fds: Vec<String> = fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .map(|e| {
+            fs::read_link(e.unwrap().path())
+                .unwrap()
+                .display()
+                .to_string()
+        })
+        .collect();
+    assert!(fds.iter().any(|f| f.ends_with("worker.log")), "{fds:?}");
+    assert!(fds.iter().any(|f| f == "/dev/null"), "{fds:?}");
+    let out = fx.cmd().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("running (worker pid {pid})")),
+        "{text}"
+    );
+    assert!(
+        text.contains("daemon stopped by the running repair"),
+        "{text}"
+    );
+    assert!(text.contains("NOT running"), "{text}");
+    assert_eq!(out.status.code(), Some(1));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    fx.wait_repairs(1);
+    assert!(fx.daemon_active());
+}
