@@ -5,6 +5,7 @@
 //! a 1 MiB argument must not become a 1 MiB log line.
 
 use std::cell::RefCell;
+use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -112,7 +113,10 @@ impl Syslog {
 
     fn unreachable(&self, why: &str) {
         if !self.warned.replace(true) {
-            eprintln!("clamav-freshen: syslog unreachable ({why}); audit lines are lost");
+            let _ = writeln!(
+                std::io::stderr(),
+                "clamav-freshen: syslog unreachable ({why}); audit lines are lost"
+            );
         }
     }
 }
@@ -133,7 +137,7 @@ impl Audit for Syslog {
             None => false,
         };
         if !sent && self.mirror_on_failure {
-            eprintln!("audit: {line}");
+            let _ = writeln!(std::io::stderr(), "audit: {line}");
         }
     }
 }

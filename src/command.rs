@@ -70,12 +70,13 @@ pub fn run_lines(
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd.spawn()?;
     let (tx, rx) = mpsc::channel::<String>();
-    let mut readers = Vec::new();
+    // Reader threads end at EOF on their pipe; they are never joined, so a grandchild
+    // keeping a pipe open cannot hold us up.
     if let Some(out) = child.stdout.take() {
-        readers.push(spawn_reader(out, tx.clone()));
+        spawn_reader(out, tx.clone());
     }
     if let Some(err) = child.stderr.take() {
-        readers.push(spawn_reader(err, tx.clone()));
+        spawn_reader(err, tx.clone());
     }
     drop(tx);
     let deadline = Instant::now() + limit;
@@ -138,10 +139,7 @@ fn kill_group(child: &mut Child, grace: Duration) {
     let _ = child.wait();
 }
 
-fn spawn_reader<R: Read + Send + 'static>(
-    mut r: R,
-    tx: mpsc::Sender<String>,
-) -> std::thread::JoinHandle<()> {
+fn spawn_reader<R: Read + Send + 'static>(mut r: R, tx: mpsc::Sender<String>) {
     std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
         let mut line: Vec<u8> = Vec::new();
@@ -165,7 +163,7 @@ fn spawn_reader<R: Read + Send + 'static>(
         if !line.is_empty() {
             flush(&mut line);
         }
-    })
+    });
 }
 
 #[cfg(test)]

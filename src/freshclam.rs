@@ -68,8 +68,7 @@ impl Freshclam for Real {
         on_line: &mut dyn FnMut(&str),
     ) -> Result<End, String> {
         let mut c = clean(&self.program);
-        c.arg(format!("--config-file={}", self.conf.display()))
-            .arg("--foreground=true");
+        c.arg(format!("--config-file={}", self.conf.display()));
         run_lines(c, self.limit, self.grace, stop, on_line)
             .map_err(|e| format!("cannot run {}: {e}", self.program.display()))
     }

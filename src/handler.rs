@@ -30,6 +30,21 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+/// Like println!/eprintln!, but a closed or broken stdout/stderr (Nagios gone, `| head`)
+/// is ignored instead of panicking after the work is done.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+macro_rules! complain {
+    ($($t:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 /// Exit code of every refusal (bad arguments, environment, config, misuse).
 pub const EXIT_REFUSED: i32 = 2;
 
@@ -67,7 +82,7 @@ pub fn select_paths() -> Result<Paths, String> {
 
 fn refuse(audit: &dyn Audit, reason: &str) -> i32 {
     audit.event("refused", &[("reason", &reason)]);
-    eprintln!("clamav-freshen: {reason}");
+    complain!("clamav-freshen: {reason}");
     EXIT_REFUSED
 }
 
@@ -85,7 +100,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     if is_worker {
         // First thing: a stop signal must never take the daemon down with the worker.
         if let Err(e) = sys::install_stop_handlers() {
-            eprintln!("clamav-freshen: cannot install signal handlers: {e}");
+            complain!("clamav-freshen: cannot install signal handlers: {e}");
         }
     }
     let paths = match select_paths() {
@@ -329,7 +344,7 @@ impl Env<'_> {
                 let reason = format!("cannot open repair lock {}: {e}", self.paths.lock.display());
                 self.audit
                     .event("decision", &[("action", &"error"), ("reason", &reason)]);
-                eprintln!("clamav-freshen: {reason}");
+                complain!("clamav-freshen: {reason}");
                 return (1, reason);
             }
         };
@@ -363,14 +378,14 @@ impl Env<'_> {
                 Err(e) => {
                     self.audit
                         .event("spawn", &[("result", &format!("error: {e}"))]);
-                    eprintln!("clamav-freshen: cannot start the repair worker: {e}");
+                    complain!("clamav-freshen: cannot start the repair worker: {e}");
                     return (1, format!("cannot start repair: {e}"));
                 }
             },
             (d, _) => format!("no repair: {}", d.reason()),
         };
         if !matches!(trigger, Trigger::Heal { .. }) {
-            println!("clamav-freshen: {summary}");
+            say!("clamav-freshen: {summary}");
         }
         (0, summary)
     }
@@ -492,11 +507,11 @@ impl Env<'_> {
                         ("reason", &"a repair is already running"),
                     ],
                 );
-                println!("clamav-freshen: a repair is already running");
+                say!("clamav-freshen: a repair is already running");
                 return 1;
             }
             Err(e) => {
-                eprintln!("clamav-freshen: cannot open repair lock: {e}");
+                complain!("clamav-freshen: cannot open repair lock: {e}");
                 return 1;
             }
         };
@@ -524,12 +539,12 @@ impl Env<'_> {
             ],
         );
         if !decision.is_repair() {
-            println!("clamav-freshen: no repair: {}", decision.reason());
+            say!("clamav-freshen: no repair: {}", decision.reason());
             return 1;
         }
         let r = self.run_ladder();
         let v = |v: Option<u32>| v.map_or("none".into(), |v| v.to_string());
-        println!(
+        say!(
             "clamav-freshen: {} (daily {} -> {}, {}s)",
             r.outcome,
             v(r.before),
@@ -537,7 +552,7 @@ impl Env<'_> {
             r.finished - r.started
         );
         if let Some(Err(e)) = &r.daemon_started {
-            println!("clamav-freshen: WARNING: freshclam daemon did not start: {e}");
+            say!("clamav-freshen: WARNING: freshclam daemon did not start: {e}");
         }
         if r.outcome.is_success() { 0 } else { 1 }
     }
@@ -579,7 +594,7 @@ impl Env<'_> {
             Err(e) => {
                 self.audit
                     .event("check", &[("result", &format!("error: {e}"))]);
-                println!("CLAMAV UNKNOWN - {e}");
+                say!("CLAMAV UNKNOWN - {e}");
                 return ServiceState::Unknown.exit_code();
             }
         };
@@ -593,7 +608,7 @@ impl Env<'_> {
             Some((t, p)) => (t.to_string(), format!(" | {p}")),
             None => (line.clone(), String::new()),
         };
-        println!("{text}; {done}{perf}");
+        say!("{text}; {done}{perf}");
         report.state.exit_code()
     }
 
@@ -703,7 +718,7 @@ impl Env<'_> {
             if healthy { "healthy" } else { "NOT healthy" }
         ));
         for l in &out {
-            println!("{l}");
+            say!("{l}");
         }
         self.audit.event("status", &[("healthy", &healthy)]);
         if healthy { 0 } else { 1 }

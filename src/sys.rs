@@ -57,11 +57,6 @@ pub fn stop_requested() -> Option<i32> {
     }
 }
 
-/// For tests of the ladder's interruption path.
-pub fn request_stop_for_test(sig: i32) {
-    STOP_SIGNAL.store(sig, Ordering::SeqCst);
-}
-
 /// Makes `cmd` start in its own session (out of Nagios' process group and session) and
 /// hand it the repair lock as fd `LOCK_FD`, without close-on-exec. The flock belongs to the
 /// open file description, so the child holds the lock as long as it (or its exec) lives.
