@@ -115,7 +115,12 @@ impl Syslog {
         if !self.warned.replace(true) {
             let _ = writeln!(
                 std::io::stderr(),
-                "clamav-freshen: syslog unreachable ({why}); audit lines are lost"
+                "clamav-freshen: syslog unreachable ({why}); audit lines {}",
+                if self.mirror_on_failure {
+                    "follow on stderr"
+                } else {
+                    "are lost"
+                }
             );
         }
     }

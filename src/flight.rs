@@ -58,6 +58,24 @@ pub fn try_acquire(run_dir: &Path, lock: &Path) -> std::io::Result<Option<File>>
     }
 }
 
+/// Like [`try_acquire`], but tells a running repair from a process that merely holds the
+/// lock for the milliseconds of a decision: the lock is "busy with a repair" only when the
+/// holder recorded a live pid (see [`record_holder`]); otherwise we wait briefly for it.
+/// On success the file is emptied so a stale pid can never mislead.
+pub fn acquire_unless_repairing(run_dir: &Path, lock: &Path) -> std::io::Result<Option<File>> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(300);
+    loop {
+        if let Some(f) = try_acquire(run_dir, lock)? {
+            f.set_len(0)?;
+            return Ok(Some(f));
+        }
+        if holder_pid(lock).is_some() || std::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
 /// True when `fd` is the lock file at `lock` (same device and inode) and the lock is held
 /// (a fresh try_lock fails). The worker's check that it was started by us.
 pub fn is_held_lock(fd: &File, run_dir: &Path, lock: &Path) -> bool {
@@ -125,6 +143,27 @@ mod tests {
         assert!(!is_held_lock(&other, &run, &lock));
         drop(a);
         assert!(try_acquire(&run, &lock).unwrap().is_some());
+    }
+
+    #[test]
+    fn deciding_holder_is_waited_for_repairing_one_is_not() {
+        let d = tempfile::tempdir().unwrap();
+        let run = d.path().join("run");
+        let lock = run.join("repair.lock");
+        // A holder without a recorded pid (a `handle` deciding) releases soon: we get it.
+        let a = try_acquire(&run, &lock).unwrap().unwrap();
+        let t = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            drop(a);
+        });
+        assert!(acquire_unless_repairing(&run, &lock).unwrap().is_some());
+        t.join().unwrap();
+        // A holder that recorded a live pid is a running repair: no waiting.
+        let b = acquire_unless_repairing(&run, &lock).unwrap().unwrap();
+        record_holder(&b);
+        let t0 = std::time::Instant::now();
+        assert!(acquire_unless_repairing(&run, &lock).unwrap().is_none());
+        assert!(t0.elapsed() < std::time::Duration::from_millis(100));
     }
 
     #[test]

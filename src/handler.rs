@@ -338,7 +338,7 @@ impl Env<'_> {
     /// Decide and, when repairing, spawn the detached worker. Returns the exit code and
     /// a one-line summary.
     fn trigger(&self, trigger: Trigger) -> (i32, String) {
-        let lock = match flight::try_acquire(&self.paths.run_dir, &self.paths.lock) {
+        let lock = match flight::acquire_unless_repairing(&self.paths.run_dir, &self.paths.lock) {
             Ok(l) => l,
             Err(e) => {
                 let reason = format!("cannot open repair lock {}: {e}", self.paths.lock.display());
@@ -497,7 +497,7 @@ impl Env<'_> {
             self.audit
                 .event("signals", &[("result", &format!("error: {e}"))]);
         }
-        let lock = match flight::try_acquire(&self.paths.run_dir, &self.paths.lock) {
+        let lock = match flight::acquire_unless_repairing(&self.paths.run_dir, &self.paths.lock) {
             Ok(Some(l)) => l,
             Ok(None) => {
                 self.audit.event(

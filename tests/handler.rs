@@ -724,6 +724,8 @@ fn handle_returns_at_once_while_repair_runs() {
         .success();
     let second = t.elapsed();
     // Generous bounds: this proves "does not wait for the repair", not a latency target.
+    // `assert()` reads stdout and stderr to EOF, so this also proves the worker holds
+    // neither pipe (Nagios reads the handler's stdout until EOF).
     assert!(
         first < Duration::from_secs(2) && second < Duration::from_secs(2),
         "{first:?} {second:?}"
