@@ -27,6 +27,7 @@ pub struct Config {
     pub nagios_host: String,
     pub nagios_service: String,
     pub check_timeout_secs: u64,
+    pub check_dns_server: String,
     pub warning_lag: u32,
     pub critical_lag: u32,
     pub max_age_hours: u64,
@@ -48,6 +49,7 @@ impl Default for Config {
             nagios_host: "localhost".into(),
             nagios_service: "ClamAV signatures".into(),
             check_timeout_secs: 5,
+            check_dns_server: String::new(),
             warning_lag: 1,
             critical_lag: 3,
             max_age_hours: 72,
@@ -171,7 +173,23 @@ impl Config {
             }
         }
         self.facility()?;
+        self.dns_server()?;
         Ok(())
+    }
+
+    /// `check_dns_server`: empty for the resolvers in /etc/resolv.conf, else `IP` or
+    /// `IP:PORT` (port 53 by default).
+    pub fn dns_server(&self) -> Result<Option<std::net::SocketAddr>, String> {
+        let s = self.check_dns_server.trim();
+        if s.is_empty() {
+            return Ok(None);
+        }
+        if let Ok(a) = s.parse::<std::net::SocketAddr>() {
+            return Ok(Some(a));
+        }
+        s.parse::<std::net::IpAddr>()
+            .map(|ip| Some(std::net::SocketAddr::new(ip, 53)))
+            .map_err(|_| format!("check_dns_server {s:?} is not IP or IP:PORT"))
     }
 
     pub fn facility(&self) -> Result<syslog::Facility, String> {
@@ -212,7 +230,7 @@ mod tests {
             Config::parse(&toml::to_string(&all).unwrap()).unwrap(),
             Config::default()
         );
-        assert_eq!(all.len(), 16);
+        assert_eq!(all.len(), 17);
     }
 
     #[test]
@@ -226,6 +244,14 @@ mod tests {
         assert!(Config::parse("freshclam = \"freshclam\"\n").is_err());
         assert!(Config::parse("nagios_host = \"a;b\"\n").is_err());
         assert!(Config::parse("syslog_facility = \"nope\"\n").is_err());
+        assert!(Config::parse("check_dns_server = \"dns.example\"\n").is_err());
+        let c = Config::parse("check_dns_server = \"127.0.0.1:5353\"\n").unwrap();
+        assert_eq!(
+            c.dns_server().unwrap(),
+            Some("127.0.0.1:5353".parse().unwrap())
+        );
+        let c = Config::parse("check_dns_server = \"::1\"\n").unwrap();
+        assert_eq!(c.dns_server().unwrap(), Some("[::1]:53".parse().unwrap()));
     }
 
     #[test]

@@ -567,7 +567,8 @@ impl Env<'_> {
             freshclam_conf: self.paths.map(&self.cfg.freshclam_conf),
             database_dir: None,
             dns_name: None,
-            server: None,
+            // Validated when the config was loaded.
+            server: self.cfg.dns_server().ok().flatten(),
             resolv_conf: self.paths.map(Path::new("/etc/resolv.conf")),
             timeout: Duration::from_secs(self.cfg.check_timeout_secs),
             warning: lag(self.cfg.warning_lag.saturating_sub(1)),

@@ -325,3 +325,49 @@ exec "$@"
             .version
     }
 }
+
+/// A UDP DNS responder on 127.0.0.1 answering every question with one TXT record
+/// `1.4.6:62:<daily>:<now>:1:90:49192:336`, like current.cvd.clamav.net. Returns the port.
+pub fn dns_responder(daily: u32) -> u16 {
+    use simple_dns::rdata::{RData, TXT};
+    use simple_dns::{CLASS, Packet, ResourceRecord};
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = sock.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1500];
+        while let Ok((n, from)) = sock.recv_from(&mut buf) {
+            let Ok(q) = Packet::parse(&buf[..n]) else {
+                continue;
+            };
+            let mut reply = Packet::new_reply(q.id());
+            let txt = format!(
+                "1.4.6:62:{daily}:{}:1:90:49192:336",
+                clamav_freshen::handler::now()
+            );
+            for question in &q.questions {
+                reply.questions.push(question.clone());
+                let rdata = TXT::new().with_string(&txt).unwrap();
+                reply.answers.push(ResourceRecord::new(
+                    question.qname.clone(),
+                    CLASS::IN,
+                    60,
+                    RData::TXT(rdata),
+                ));
+            }
+            if let Ok(bytes) = reply.build_bytes_vec() {
+                let _ = sock.send_to(&bytes, from);
+            }
+        }
+    });
+    port
+}
+
+impl Fixture {
+    /// A fixture whose built-in check asks a local responder publishing `daily`.
+    pub fn with_published(daily: u32) -> Fixture {
+        let port = dns_responder(daily);
+        Fixture::with_config(&format!(
+            "freshclam_timeout_secs = 3\nkill_grace_secs = 1\nstop_timeout_secs = 2\ncheck_timeout_secs = 2\ncheck_dns_server = \"127.0.0.1:{port}\"\n"
+        ))
+    }
+}
