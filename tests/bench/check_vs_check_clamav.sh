@@ -1,0 +1,114 @@
+#!/bin/bash
+# Benchmark: check_clamav_freshness vs Debian's check_clamav (monitoring-plugins-contrib).
+#
+# Both tools see the same setup: a database directory holding ClamAV's signed test-3.cvd as
+# daily.cvd, bind-mounted on /var/lib/clamav, and a resolv.conf pointing at a local dnsmasq
+# that serves the TXT record current.cvd.clamav.net. The mounts live in a private mount
+# namespace (unshare -m), so the host's files are never touched.
+#
+# Needs: root; packages monitoring-plugins-contrib + libnet-dns-perl (check_clamav and its
+# Net::DNS), clamav (clamscan, which check_clamav runs), dnsmasq-base, time (GNU time for peak
+# RSS), util-linux (unshare); missing ones are installed with apt-get. The signed test
+# databases come from $CLAMAV_TESTDB (default ../shared/clamav-testdb beside the repository).
+#
+# Usage: tests/bench/check_vs_check_clamav.sh [RUNS]      (default 30 runs per tool)
+# Env:   BENCH_DNS_ADDR (default 127.0.0.53), CLAMAV_TESTDB, CARGO_TARGET_DIR.
+set -euo pipefail
+
+RUNS=${1:-30}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+DNS_ADDR=${BENCH_DNS_ADDR:-127.0.0.53}
+TESTDB=${CLAMAV_TESTDB:-$ROOT/../shared/clamav-testdb}
+OURS=${CARGO_TARGET_DIR:-$ROOT/target}/release/check_clamav_freshness
+THEIRS=/usr/lib/nagios/plugins/check_clamav
+TXT="1.4.6:62:3:1732530000:1:90:49192:336"
+
+# Runs N times the command in "$@"; prints wall seconds per run (one per line) to $out.wall
+# and GNU time's peak RSS in KiB to $out.rss. Wall time is taken without /usr/bin/time in
+# between (bash's $EPOCHREALTIME, no fork), RSS in a separate run under /usr/bin/time.
+measure() {
+    local out=$1 n=$2; shift 2
+    : >"$out.wall"; : >"$out.rss"
+    for ((i = 0; i < n; i++)); do
+        local t0=$EPOCHREALTIME
+        "$@" >/dev/null 2>&1 || true
+        local t1=$EPOCHREALTIME
+        echo "$t0 $t1" | awk '{printf "%.6f\n", $2 - $1}' >>"$out.wall"
+        /usr/bin/time -f %M -a -o "$out.rss" "$@" >/dev/null 2>&1 || true
+    done
+}
+
+# Inside the private mount namespace: mount, show one output of each, measure.
+if [[ ${1:-} == --inner ]]; then
+    work=$2 runs=$3
+    mount --make-rprivate /
+    mount --bind "$work/resolv.conf" /etc/resolv.conf
+    mount --bind "$work/db" /var/lib/clamav
+    echo "--- check_clamav_freshness:"; "$OURS" -v || true
+    echo "--- check_clamav:"; "$THEIRS" || true
+    echo "---"
+    measure "$work/ours" "$runs" "$OURS"
+    measure "$work/theirs" "$runs" "$THEIRS"
+    exit 0
+fi
+
+[[ $(id -u) == 0 ]] || { echo "run as root (apt-get, mount namespaces, dnsmasq on port 53)" >&2; exit 1; }
+[[ -f $TESTDB/test-3.cvd ]] || { echo "SKIP: \$CLAMAV_TESTDB not found ($TESTDB)" >&2; exit 0; }
+
+need=()
+[[ -x $THEIRS ]] || need+=(monitoring-plugins-contrib)
+perl -MNet::DNS -e 1 2>/dev/null || need+=(libnet-dns-perl)
+[[ -x /usr/bin/clamscan ]] || need+=(clamav)
+command -v dnsmasq >/dev/null || need+=(dnsmasq-base)
+[[ -x /usr/bin/time ]] || need+=(time)
+command -v unshare >/dev/null || need+=(util-linux)
+if ((${#need[@]})); then
+    echo "installing: ${need[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" >/dev/null
+fi
+[[ -d /var/lib/clamav ]] || { echo "/var/lib/clamav missing (clamav-base)" >&2; exit 1; }
+
+if [[ ! -x $OURS ]]; then
+    (cd "$ROOT" && cargo build --release --bin check_clamav_freshness)
+fi
+
+work=$(mktemp -d /tmp/check-bench.XXXXXX)
+dnsmasq_pid=
+cleanup() {
+    [[ -n $dnsmasq_pid ]] && kill "$dnsmasq_pid" 2>/dev/null && wait "$dnsmasq_pid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+mkdir "$work/db"
+cp "$TESTDB/test-3.cvd" "$work/db/daily.cvd"
+echo "nameserver $DNS_ADDR" >"$work/resolv.conf"
+
+dnsmasq --keep-in-foreground --no-resolv --no-hosts --no-poll --bind-interfaces \
+    --listen-address="$DNS_ADDR" --port=53 --user=root \
+    --txt-record="current.cvd.clamav.net,$TXT" --log-facility=- 2>"$work/dnsmasq.log" &
+dnsmasq_pid=$!
+sleep 0.5
+kill -0 "$dnsmasq_pid" 2>/dev/null || { cat "$work/dnsmasq.log" >&2; exit 1; }
+
+unshare -m "$0" --inner "$work" "$RUNS"
+
+stats() { # file -> "mean median max"
+    sort -n "$1" | awk '{v[NR] = $1; s += $1}
+        END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2;
+             printf "%.6f %.6f %.6f\n", s / NR, m, v[NR]}'
+}
+read -r o_mean o_med _ < <(stats "$work/ours.wall")
+read -r t_mean t_med _ < <(stats "$work/theirs.wall")
+read -r _ _ o_rss < <(stats "$work/ours.rss")
+read -r _ _ t_rss < <(stats "$work/theirs.rss")
+
+printf '\n%d runs each (DNS %s, test-3.cvd as daily.cvd)\n' "$RUNS" "$DNS_ADDR"
+printf '%-24s %12s %12s %14s\n' tool "mean ms" "median ms" "peak RSS KiB"
+row() { awk -v n="$1" -v mean="$2" -v med="$3" -v rss="$4" \
+    'BEGIN {printf "%-24s %12.2f %12.2f %14d\n", n, mean * 1000, med * 1000, rss}'; }
+row check_clamav_freshness "$o_mean" "$o_med" "$o_rss"
+row check_clamav "$t_mean" "$t_med" "$t_rss"
+awk -v om="$o_mean" -v tm="$t_mean" -v od="$o_med" -v td="$t_med" -v orss="$o_rss" -v trss="$t_rss" \
+    'BEGIN {printf "ratio check_clamav / ours: wall mean %.1fx, median %.1fx, peak RSS %.1fx\n",
+            tm / om, td / od, trss / orss}'

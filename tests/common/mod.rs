@@ -1,0 +1,92 @@
+//! Shared support for the integration tests. Each test crate uses a part of it.
+#![allow(dead_code)]
+
+pub mod dns;
+
+use std::path::{Path, PathBuf};
+
+/// A 512-byte CVD header, space padded, as in a real daily.cvd.
+pub fn header(version: u32, stime: i64) -> Vec<u8> {
+    let mut h = format!(
+        "ClamAV-VDB:25 Nov 2026 08-00 +0000:{version}:2076543:90:0123456789abcdef0123456789abcdef:sig:builder:{stime}"
+    )
+    .into_bytes();
+    h.resize(512, b' ');
+    h
+}
+
+/// Writes a daily.cvd with `version` built at `stime` into `dir`.
+pub fn write_daily(dir: &Path, version: u32, stime: i64) {
+    std::fs::write(dir.join("daily.cvd"), header(version, stime)).unwrap();
+}
+
+/// Seconds since the epoch, now.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// The signed test databases: `$CLAMAV_TESTDB`, else `../shared/clamav-testdb` beside the repo.
+/// None (with a SKIP line on stderr) when absent.
+pub fn testdb(test: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("CLAMAV_TESTDB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/clamav-testdb"));
+    if dir.join("test-3.cvd").is_file() {
+        Some(dir)
+    } else {
+        eprintln!(
+            "SKIP: {test}: signed test databases not found: $CLAMAV_TESTDB not found ({})",
+            dir.display()
+        );
+        None
+    }
+}
+
+/// Runs the real check binary; returns (exit code, stdout). Stderr must stay empty: Nagios
+/// only shows stdout.
+pub fn check(args: &[&str]) -> (i32, String) {
+    let out = assert_cmd::Command::new(env!("CARGO_BIN_EXE_check_clamav_freshness"))
+        .args(args)
+        .env_remove("CLAMAV_TESTDB")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.stderr.is_empty(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().expect("killed by a signal"), stdout)
+}
+
+/// Runs the check on `dir` against `server`, with no freshclam.conf.
+pub fn check_dir(dir: &Path, server: &dns::DnsServer, extra: &[&str]) -> (i32, String) {
+    let conf = dir.join("no-such-freshclam.conf");
+    let mut args = vec![
+        "-f",
+        conf.to_str().unwrap(),
+        "-d",
+        dir.to_str().unwrap(),
+        "-s",
+    ];
+    let s = server.arg();
+    args.push(&s);
+    args.extend_from_slice(extra);
+    check(&args)
+}
+
+/// The first line: `CLAMAV <STATE> - <text> | <perfdata>`, checked for shape.
+pub fn status(stdout: &str) -> &str {
+    let line = stdout.lines().next().unwrap_or_default();
+    assert!(line.starts_with("CLAMAV "), "not a status line: {stdout:?}");
+    assert!(line.matches('|').count() <= 1, "stray '|' in {line:?}");
+    line
+}
+
+/// A TXT record like ClamAV's with `daily` in field 2.
+pub fn txt(daily: u32) -> dns::Mode {
+    dns::Mode::txt(&format!("1.4.6:62:{daily}:1795600000:1:90:49192:336"))
+}

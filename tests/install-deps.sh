@@ -1,0 +1,22 @@
+#!/bin/bash
+# Installs what building and testing clamav-freshen needs on a Debian 12 machine that has a
+# Rust toolchain (rustup): Debian packages for the package and system layers, and the cargo
+# subcommands. Idempotent and quiet when everything is there already. Run as root.
+set -euo pipefail
+
+need_apt=()
+for pkg in debootstrap systemd-container zstd lintian sudo dnsmasq-base time \
+           dpkg-dev fakeroot iproute2 util-linux python3; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
+        need_apt+=("$pkg")
+done
+if ((${#need_apt[@]})); then
+    echo "install-deps: apt-get install ${need_apt[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+fi
+
+# cargo subcommands, built from crates.io when missing (minutes on 2 cores, once).
+command -v cargo-deb >/dev/null || cargo install --locked --quiet cargo-deb
+command -v cargo-audit >/dev/null || cargo install --locked --quiet cargo-audit

@@ -1,0 +1,70 @@
+#!/bin/bash
+# Runs every test of clamav-freshen, layer by layer, and ends with one summary line.
+#   lint     cargo fmt --check, cargo clippy -D warnings
+#   unit     cargo test: unit tests and hermetic integration tests of both binaries
+#   audit    cargo audit against the RustSec snapshot in ../shared/advisory-db (when present)
+#   package  build the .deb, lintian, contents, sudoers and Nagios validation
+#   system   Debian 12 and 13 containers with systemd: install, least privilege, the loop,
+#            life cycle, fault matrix
+#   bench    benchmarks that print figures (no timing assertions)
+# Environment: SKIP_SYSTEM=1 skips the container layer (quick local loop), SKIP_BENCH=1 the
+# benchmarks. Run as root on Debian 12 (the package and system layers need it).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+export CLAMAV_TESTDB=${CLAMAV_TESTDB:-$top/../shared/clamav-testdb}
+log_dir=$top/target/test-logs
+mkdir -p "$log_dir"
+
+passed=0 failed=0 skipped=0
+results=()
+stage() {  # stage NAME CMD...: run one layer, keep its log, record the outcome
+    local name=$1; shift
+    local t0=$SECONDS rc=0
+    echo "==> $name: $*"
+    "$@" 2>&1 | tee "$log_dir/$name.log" || rc=${PIPESTATUS[0]}
+    local secs=$((SECONDS - t0))
+    if ((rc == 0)); then
+        passed=$((passed + 1)); results+=("$(printf '%-8s ok      %4ss' "$name" "$secs")")
+    else
+        failed=$((failed + 1)); results+=("$(printf '%-8s FAILED  %4ss  (exit %s, log %s)' "$name" "$secs" "$rc" "target/test-logs/$name.log")")
+    fi
+}
+skip() {
+    skipped=$((skipped + 1)); results+=("$(printf '%-8s skipped        (%s)' "$1" "$2")")
+    echo "==> $1: SKIPPED: $2"
+}
+
+if [[ $EUID -eq 0 ]]; then
+    stage deps tests/install-deps.sh
+else
+    skip deps "not root: install-deps.sh not run"
+fi
+stage lint bash -c 'cargo fmt --all -- --check && cargo clippy --locked --all-targets -- -D warnings'
+stage unit cargo test --locked
+if [[ -d $top/../shared/advisory-db ]]; then
+    stage audit cargo audit --db "$top/../shared/advisory-db" --no-fetch --deny warnings
+else
+    skip audit "no ../shared/advisory-db"
+fi
+if [[ $EUID -eq 0 ]]; then
+    stage package tests/package/run.sh
+    if [[ ${SKIP_SYSTEM:-0} == 1 ]]; then
+        skip system "SKIP_SYSTEM=1"
+    else
+        stage system tests/system/run.sh
+    fi
+    if [[ ${SKIP_BENCH:-0} == 1 ]]; then
+        skip bench "SKIP_BENCH=1"
+    else
+        stage bench bash -c 'for b in tests/bench/*.sh; do echo "--- $b"; "$b" || exit 1; done'
+    fi
+else
+    skip package "needs root"; skip system "needs root"; skip bench "needs root"
+fi
+
+echo
+echo "Summary:"
+printf '  %s\n' "${results[@]}"
+echo "stages: $passed passed, $failed failed, $skipped skipped"
+((failed == 0))
