@@ -746,8 +746,7 @@ fn status_reports_and_exit_code() {
     assert!(text.contains("freshclam:    sysv (running)"), "{text}");
     assert!(text.contains("local daily:  100"), "{text}");
     assert!(text.contains("last repair:  never"), "{text}");
-    // Until the check is merged (plugin::run is todo!()), the check line says UNAVAILABLE
-    // and status is not healthy; afterwards a test DNS server is needed for exit 0.
+    // No DNS server configured in this root: the check cannot be OK, so not healthy.
     assert_eq!(out.status.code(), Some(1));
     fs::write(fx.p("fake/daemon.state"), "inactive\n").unwrap();
     let out = fx.cmd().arg("status").output().unwrap();
@@ -901,11 +900,9 @@ fn worker_is_in_its_own_session_and_status_names_it() {
 }
 
 // ---- heal / status with the built-in check ------------------------------------------------
-// These need crate::plugin::run (the check, written in parallel; `todo!()` until merged).
-// After the merge: remove the `ignore` attributes; nothing else should need changing.
+// The check runs in-process against a local DNS responder (config check_dns_server).
 
 #[test]
-#[ignore = "needs crate::plugin::run from the check branch"]
 fn heal_ok_when_current_does_nothing() {
     let fx = Fixture::with_published(100);
     let out = fx.cmd().arg("heal").output().unwrap();
@@ -918,7 +915,6 @@ fn heal_ok_when_current_does_nothing() {
 }
 
 #[test]
-#[ignore = "needs crate::plugin::run from the check branch"]
 fn heal_stale_starts_repair_and_returns_check_code() {
     let fx = Fixture::with_published(105);
     let t = Instant::now();
@@ -940,7 +936,6 @@ fn heal_stale_starts_repair_and_returns_check_code() {
 }
 
 #[test]
-#[ignore = "needs crate::plugin::run from the check branch"]
 fn status_healthy_when_current_and_daemon_running() {
     let fx = Fixture::with_published(100);
     let out = fx.cmd().arg("status").output().unwrap();
