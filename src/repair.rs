@@ -144,7 +144,10 @@ fn res(r: &Result<(), String>) -> String {
 fn check_stop(ctx: &Ctx) -> Result<(), String> {
     match (ctx.stop)() {
         Some(sig) => {
-            ctx.audit.event("interrupted", &[("signal", &sig)]);
+            ctx.audit.event(
+                "interrupted",
+                &[("signal", &sig), ("step", &"between steps")],
+            );
             Err(format!("interrupted by signal {sig}"))
         }
         None => Ok(()),
@@ -242,11 +245,20 @@ fn ladder(ctx: &Ctx, mode: Mode, progress: &mut Progress) -> Result<Outcome, Str
         a.event("freshclam-output", &[("line", &line)]);
     });
     let end = end.inspect_err(|e| a.event("freshclam", &[("result", &format!("error: {e}"))]))?;
-    let code_name = match end {
-        End::Exited(c) => exit_name(c),
-        _ => "",
+    // `code` is freshclam's exit code, or 128+signal when it did not exit by itself.
+    let (code, name) = match end {
+        End::Exited(c) => (c, exit_name(c)),
+        End::Signaled(s) => (128 + s, "killed"),
+        End::TimedOut => (128 + 9, "timed out"),
+        End::Interrupted(s) => (128 + s, "interrupted"),
     };
-    a.event("freshclam", &[("result", &end), ("name", &code_name)]);
+    a.event(
+        "freshclam",
+        &[("result", &end), ("code", &code), ("name", &name)],
+    );
+    if let End::Interrupted(sig) = end {
+        a.event("interrupted", &[("signal", &sig), ("step", &"freshclam")]);
+    }
     let after = crate::cvd::local_daily(&db).ok().map(|l| l.header.version);
     Ok(classify(end, progress.before, after, cooldown))
 }
@@ -475,6 +487,7 @@ mod tests {
         assert!(audit.contains("event=freshclam-output line=\"daily.cvd updated\""));
         assert!(audit.contains("event=kill-lock-holder pid=4242"));
         assert!(audit.contains("event=repair-end outcome=updated before=100 after=101"));
+        assert!(audit.contains("event=freshclam result=\"exit 0\" code=0 name=ok"));
     }
 
     #[test]
@@ -586,7 +599,11 @@ mod tests {
                 "{after_polls}"
             );
             assert_eq!(svc.calls().last(), Some(&"start"));
-            assert!(audit.contains("signal"));
+            assert!(
+                audit.contains("event=interrupted signal=15"),
+                "{:?}",
+                audit.lines()
+            );
             assert_eq!(r.after, Some(100), "freshclam never completed");
         }
     }
