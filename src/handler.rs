@@ -307,14 +307,8 @@ impl Env<'_> {
                 ("mode", &svc.mode().as_str()),
             ],
         );
-        if svc.mode().has_daemon() {
-            let ctx = self.ctx(&svc, &NoFreshclam, &|| None);
-            let _ = repair::start_daemon(&ctx);
-        } else {
-            let r = flight::clear_marker(&self.paths.marker);
-            self.audit
-                .event("marker-cleared", &[("result", &format!("{r:?}"))]);
-        }
+        let fc = self.real_freshclam();
+        repair::recover(&self.ctx(&svc, &fc, &|| None));
     }
 
     fn ctx<'b>(
@@ -723,24 +717,5 @@ impl Env<'_> {
         }
         self.audit.event("status", &[("healthy", &healthy)]);
         if healthy { 0 } else { 1 }
-    }
-}
-
-/// Placeholder freshclam for restarting the daemon outside the ladder.
-struct NoFreshclam;
-
-impl Freshclam for NoFreshclam {
-    fn version(&self) -> Option<(u32, u32, u32)> {
-        None
-    }
-    fn run(
-        &self,
-        _: &dyn Fn() -> Option<i32>,
-        _: &mut dyn FnMut(&str),
-    ) -> Result<crate::command::End, String> {
-        Err("not used".into())
-    }
-    fn kill_lock_holders(&self, _: &Path) -> Vec<(i32, Result<(), String>)> {
-        Vec::new()
     }
 }

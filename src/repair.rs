@@ -119,6 +119,31 @@ pub fn repair(ctx: &Ctx) -> Report {
     }
 }
 
+/// After a worker died between stopping and starting the daemon (SIGKILL, power cut of the
+/// scope): kill any freshclam still holding the log lock (an orphan of that worker would
+/// make the daemon fail to start), then start the daemon. Without a daemon, just forget
+/// the marker.
+pub fn recover(ctx: &Ctx) {
+    if !ctx.svc.mode().has_daemon() {
+        let r = flight::clear_marker(&ctx.marker).map_err(|e| e.to_string());
+        ctx.audit.event("marker-cleared", &[("result", &res(&r))]);
+        return;
+    }
+    if let Ok(FreshclamConf {
+        update_log_file: Some(log),
+        ..
+    }) = FreshclamConf::load(&ctx.freshclam_conf)
+    {
+        for (pid, r) in ctx.fc.kill_lock_holders(&log) {
+            ctx.audit.event(
+                "kill-lock-holder",
+                &[("pid", &pid), ("log", &log.display()), ("result", &res(&r))],
+            );
+        }
+    }
+    let _ = start_daemon(ctx);
+}
+
 /// Starts the daemon and clears the marker once it is up.
 pub fn start_daemon(ctx: &Ctx) -> Result<(), String> {
     let r = ctx.svc.start();
@@ -618,6 +643,37 @@ mod tests {
         assert!(r.outcome.to_string().starts_with("failed: freshclam.conf"));
         assert_eq!(f.runs.get(), 0);
         assert_eq!(svc.calls(), ["start"], "a dead daemon is started anyway");
+    }
+
+    #[test]
+    fn recovery_kills_orphans_then_starts() {
+        let e = env();
+        flight::write_marker(&e.marker, "systemd").unwrap();
+        let svc = FakeSvc::new(Mode::Systemd);
+        let f = fc(&e, Run::Panic);
+        let audit = Capture::default();
+        let ctx = Ctx {
+            audit: &audit,
+            svc: &svc,
+            fc: &f,
+            freshclam_conf: e.conf.clone(),
+            marker: e.marker.clone(),
+            stop_timeout: Duration::from_secs(1),
+            now: &|| 0,
+            stop: &|| None,
+        };
+        recover(&ctx);
+        assert_eq!(svc.calls(), ["start"]);
+        assert!(audit.contains("event=kill-lock-holder pid=4242"));
+        assert!(!e.marker.exists());
+        assert_eq!(f.runs.get(), 0);
+
+        flight::write_marker(&e.marker, "cron").unwrap();
+        let cron = FakeSvc::new(Mode::Cron);
+        let ctx = Ctx { svc: &cron, ..ctx };
+        recover(&ctx);
+        assert!(cron.calls().is_empty());
+        assert!(!e.marker.exists());
     }
 
     #[test]
