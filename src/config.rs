@@ -51,8 +51,8 @@ impl Default for Config {
             check_timeout_secs: 5,
             check_dns_server: String::new(),
             warning_lag: 1,
-            critical_lag: 3,
-            max_age_hours: 72,
+            critical_lag: 2,
+            max_age_hours: 48,
         }
     }
 }
@@ -157,6 +157,9 @@ impl Config {
         }
         if self.freshclam_timeout_secs == 0 || self.check_timeout_secs == 0 {
             return Err("timeouts must be at least 1 second".into());
+        }
+        if self.warning_lag == 0 {
+            return Err("warning_lag must be at least 1".into());
         }
         if self.critical_lag < self.warning_lag {
             return Err("critical_lag must not be below warning_lag".into());
