@@ -391,9 +391,11 @@ impl Env<'_> {
         let mut cmd = if p.systemd_is_pid1() && p.systemd_run.is_file() {
             let mut c = std::process::Command::new(&p.systemd_run);
             c.args(["--scope", "--quiet", "--collect"])
+                // pid and time: unique even if a scope of a reused pid lingers.
                 .arg(format!(
-                    "--unit=clamav-freshen-repair-{}",
-                    std::process::id()
+                    "--unit=clamav-freshen-repair-{}-{}",
+                    std::process::id(),
+                    now()
                 ))
                 .arg("--")
                 .arg(&p.self_exe);
@@ -408,12 +410,22 @@ impl Env<'_> {
         if let Some(root) = &p.root {
             cmd.env(TEST_ROOT_ENV, root);
         }
-        let log = std::fs::OpenOptions::new()
+        // The worker's stderr keeps what syslog could not take; without it the repair
+        // still runs (stderr to /dev/null), it is only less talkative.
+        let log: Stdio = match std::fs::OpenOptions::new()
             .append(true)
             .create(true)
             .mode(0o600)
             .custom_flags(nix::libc::O_NOFOLLOW)
-            .open(&p.worker_log)?;
+            .open(&p.worker_log)
+        {
+            Ok(f) => f.into(),
+            Err(e) => {
+                self.audit
+                    .event("worker-log", &[("result", &format!("error: {e}"))]);
+                Stdio::null()
+            }
+        };
         cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
         sys::detach_with_lock(&mut cmd, lock.as_raw_fd());
         // The child is reparented to init once we exit; it is never waited for.
