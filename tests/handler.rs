@@ -655,6 +655,8 @@ fn config_symlink_and_unknown_key_refused() {
     let fx = Fixture::with_config("rate_limit = 5\n");
     let err = refused(&fx, &["repair".as_ref()]);
     assert!(err.contains("unknown field"), "{err}");
+    assert!(fx.logged("event=config result=refused reason=\""));
+    assert!(fx.logged("unknown field"));
     let fx2 = Fixture::new();
     let cfg = fx2.p("etc/clamav-freshen/clamav-freshen.toml");
     let real = fx2.p("real.toml");
@@ -972,4 +974,46 @@ fn fixture_dns_responder_answers_txt() {
     };
     let s: String = String::try_from(txt.clone()).unwrap();
     assert!(s.starts_with("1.4.6:62:4242:"), "{s}");
+}
+
+#[test]
+fn refused_config_still_restarts_a_daemon_left_stopped() {
+    let fx = Fixture::new();
+    fs::create_dir_all(fx.p("run/clamav-freshen")).unwrap();
+    fs::write(fx.p("run/clamav-freshen/daemon-stopped"), "sysv\n").unwrap();
+    fs::write(fx.p("fake/daemon.state"), "inactive\n").unwrap();
+    let cfg = fx.p("etc/clamav-freshen/clamav-freshen.toml");
+    fs::set_permissions(&cfg, fs::Permissions::from_mode(0o666)).unwrap();
+    refused(
+        &fx,
+        &[
+            "handle".as_ref(),
+            "CRITICAL".as_ref(),
+            "HARD".as_ref(),
+            "1".as_ref(),
+        ],
+    );
+    assert!(fx.logged("event=recover"));
+    assert!(fx.daemon_active());
+    assert!(!fx.p("run/clamav-freshen/daemon-stopped").exists());
+    assert_eq!(fx.runs(), 0, "no repair on an untrusted config");
+}
+
+#[test]
+fn admin_repair_without_wait_detaches() {
+    let fx = Fixture::new();
+    let out = fx.cmd().arg("repair").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("repair started (admin request)"));
+    fx.wait_repairs(1);
+    assert_eq!(fx.daily(), 101);
+    // Single flight also for admins: a second `repair --wait` during a hanging run is refused.
+    fx.mode("hang");
+    fx.cmd().arg("repair").assert().success();
+    fx.wait_for("freshclam to start", || fx.runs() == 2);
+    let out = fx.cmd().args(["repair", "--wait"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("a repair is already running"));
+    fx.wait_repairs(2);
+    assert_eq!(fx.runs(), 2);
 }
