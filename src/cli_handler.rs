@@ -55,3 +55,32 @@ pub enum Command {
     #[command(hide = true)]
     Worker,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn grammar() {
+        let c = Cli::try_parse_from(["x", "handle", "CRITICAL", "SOFT", "2"]).unwrap();
+        assert!(matches!(c.command, Command::Handle { .. }));
+        let c = Cli::try_parse_from(["x", "repair", "--wait"]).unwrap();
+        assert!(matches!(c.command, Command::Repair { wait: true }));
+        for bad in [
+            &["x"][..],
+            &["x", "handle", "CRITICAL", "SOFT"],
+            &["x", "handle", "CRITICAL", "SOFT", "2", "3"],
+            &["x", "heal", "now"],
+            &["x", "status", "--config", "/tmp/c"],
+            &["x", "help"],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
+        }
+    }
+}
