@@ -1017,3 +1017,30 @@ fn admin_repair_without_wait_detaches() {
     fx.wait_repairs(2);
     assert_eq!(fx.runs(), 2);
 }
+
+#[test]
+fn killing_the_callers_process_group_spares_the_worker() {
+    // What Nagios does to an event handler that overstays: SIGKILL to its process group.
+    use std::os::unix::process::CommandExt;
+    let fx = Fixture::new();
+    fx.mode("slow 1");
+    let mut nagios_side = std::process::Command::new("/bin/sh")
+        .env_clear()
+        .env("CLAMAV_FRESHEN_TEST_ROOT", &fx.root)
+        .arg("-c")
+        .arg("\"$0\" handle CRITICAL HARD 1; exec sleep 60")
+        .arg(BIN)
+        .stdout(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    fx.wait_for("freshclam to start", || fx.runs() == 1);
+    let pgid = nix::unistd::Pid::from_raw(nagios_side.id() as i32);
+    nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL).unwrap();
+    nagios_side.wait().unwrap();
+    fx.wait_repairs(1);
+    // freshclam ran to its end ("slow" exits 0 without a new database: current).
+    assert!(fx.logged("event=freshclam-output line=\"slow done\""));
+    assert!(fx.logged("event=repair-end outcome=current"));
+    assert!(fx.daemon_active());
+}
