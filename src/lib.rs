@@ -17,4 +17,18 @@ pub mod plugin;
 pub mod range;
 
 // The handler (clamav-freshen).
+pub mod audit;
 pub mod cli_handler;
+pub mod command;
+pub mod config;
+pub mod dbfix;
+pub mod decide;
+pub mod flight;
+pub mod freshclam;
+pub mod handler;
+pub mod nagios_cmd;
+pub mod paths;
+pub mod repair;
+pub mod service;
+pub mod state;
+pub mod sys;

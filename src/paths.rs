@@ -1,0 +1,127 @@
+//! Every path and program the handler touches, in one place.
+//!
+//! Production uses fixed absolute paths (`Paths::system`). Test mode re-roots every one of
+//! them under a directory (`Paths::under`), so the hermetic tests exercise the same code.
+
+use std::path::{Path, PathBuf};
+
+/// Env var selecting test mode; honoured only for an unprivileged, non-sudo caller.
+pub const TEST_ROOT_ENV: &str = "CLAMAV_FRESHEN_TEST_ROOT";
+/// Where the handler itself is installed; what the worker is started from in production.
+pub const SELF_EXE: &str = "/usr/sbin/clamav-freshen";
+pub const UNIT: &str = "clamav-freshclam.service";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paths {
+    /// `None` in production; the test root otherwise.
+    pub root: Option<PathBuf>,
+    pub config: PathBuf,
+    pub run_dir: PathBuf,
+    pub lock: PathBuf,
+    /// Present while the worker has the daemon stopped; survives a SIGKILLed worker.
+    pub marker: PathBuf,
+    pub worker_log: PathBuf,
+    pub state_dir: PathBuf,
+    pub state_file: PathBuf,
+    pub dev_log: PathBuf,
+    /// Exists when systemd is PID 1.
+    pub systemd_running: PathBuf,
+    pub unit_dirs: [PathBuf; 3],
+    pub systemctl: [PathBuf; 2],
+    pub systemd_run: PathBuf,
+    pub init_script: PathBuf,
+    pub cron_file: PathBuf,
+    pub dev_null: PathBuf,
+    /// The program the detached worker is started from.
+    pub self_exe: PathBuf,
+}
+
+impl Paths {
+    pub fn system() -> Paths {
+        Self::build(None, PathBuf::from(SELF_EXE))
+    }
+
+    /// Test layout: each absolute path P becomes `<root>/P`. The worker is the running
+    /// binary (the test build), which is acceptable only because test mode is never
+    /// honoured for a privileged or sudo caller.
+    pub fn under(root: &Path, self_exe: PathBuf) -> Paths {
+        Self::build(Some(root.to_path_buf()), self_exe)
+    }
+
+    fn build(root: Option<PathBuf>, self_exe: PathBuf) -> Paths {
+        let p = |s: &str| reroot(root.as_deref(), Path::new(s));
+        Paths {
+            config: p("/etc/clamav-freshen/clamav-freshen.toml"),
+            run_dir: p("/run/clamav-freshen"),
+            lock: p("/run/clamav-freshen/repair.lock"),
+            marker: p("/run/clamav-freshen/daemon-stopped"),
+            worker_log: p("/run/clamav-freshen/worker.log"),
+            state_dir: p("/var/lib/clamav-freshen"),
+            state_file: p("/var/lib/clamav-freshen/last-repair"),
+            dev_log: p("/dev/log"),
+            systemd_running: p("/run/systemd/system"),
+            unit_dirs: [
+                p(&format!("/lib/systemd/system/{UNIT}")),
+                p(&format!("/usr/lib/systemd/system/{UNIT}")),
+                p(&format!("/etc/systemd/system/{UNIT}")),
+            ],
+            systemctl: [p("/usr/bin/systemctl"), p("/bin/systemctl")],
+            systemd_run: p("/usr/bin/systemd-run"),
+            init_script: p("/etc/init.d/clamav-freshclam"),
+            cron_file: p("/etc/cron.d/clamav-freshclam"),
+            // /dev/null stays real: re-rooting it would gain nothing and break redirection.
+            dev_null: PathBuf::from("/dev/null"),
+            self_exe,
+            root,
+        }
+    }
+
+    /// Re-roots an absolute path taken from the config (freshclam, freshclam.conf, nagios.cmd).
+    pub fn map(&self, p: &Path) -> PathBuf {
+        reroot(self.root.as_deref(), p)
+    }
+
+    pub fn systemd_is_pid1(&self) -> bool {
+        self.systemd_running.is_dir()
+    }
+}
+
+fn reroot(root: Option<&Path>, p: &Path) -> PathBuf {
+    match root {
+        None => p.to_path_buf(),
+        Some(r) => r.join(p.strip_prefix("/").unwrap_or(p)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_paths_are_absolute_and_fixed() {
+        let p = Paths::system();
+        assert_eq!(
+            p.config,
+            Path::new("/etc/clamav-freshen/clamav-freshen.toml")
+        );
+        assert_eq!(p.self_exe, Path::new(SELF_EXE));
+        assert_eq!(
+            p.map(Path::new("/usr/bin/freshclam")),
+            Path::new("/usr/bin/freshclam")
+        );
+    }
+
+    #[test]
+    fn test_root_reroots_everything() {
+        let p = Paths::under(Path::new("/tmp/r"), PathBuf::from("/x/self"));
+        assert_eq!(p.lock, Path::new("/tmp/r/run/clamav-freshen/repair.lock"));
+        assert_eq!(p.dev_log, Path::new("/tmp/r/dev/log"));
+        assert_eq!(
+            p.map(Path::new("/usr/bin/freshclam")),
+            Path::new("/tmp/r/usr/bin/freshclam")
+        );
+        for d in &p.unit_dirs {
+            assert!(d.starts_with("/tmp/r"));
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Last-repair record under /var/lib/clamav-freshen: drives the rate limit and `status`.
+
+use std::io::Write;
+use std::path::Path;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastRepair {
+    pub started: i64,
+    pub finished: i64,
+    pub outcome: String,
+}
+
+impl LastRepair {
+    pub fn duration(&self) -> i64 {
+        self.finished - self.started
+    }
+
+    /// Reads the record; absent or unreadable means "never" (the rate limit then allows).
+    pub fn read(path: &Path) -> Option<LastRepair> {
+        let text = std::fs::read_to_string(path).ok()?;
+        let get = |k: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix('=')))
+        };
+        Some(LastRepair {
+            started: get("started")?.parse().ok()?,
+            finished: get("finished")?.parse().ok()?,
+            outcome: get("outcome")?.to_string(),
+        })
+    }
+
+    /// Writes atomically (temp file + rename) so a crash never leaves half a record.
+    pub fn write(&self, dir: &Path, path: &Path) -> std::io::Result<()> {
+        std::fs::DirBuilder::new().recursive(true).create(dir)?;
+        let tmp = path.with_extension("tmp");
+        let _ = std::fs::remove_file(&tmp);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        let outcome: String = self.outcome.chars().filter(|c| !c.is_control()).collect();
+        write!(
+            f,
+            "started={}\nfinished={}\nduration={}\noutcome={}\n",
+            self.started,
+            self.finished,
+            self.duration(),
+            outcome
+        )?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("s/last-repair");
+        assert_eq!(LastRepair::read(&p), None);
+        let r = LastRepair {
+            started: 10,
+            finished: 25,
+            outcome: "failed: x\ny".into(),
+        };
+        r.write(&d.path().join("s"), &p).unwrap();
+        let back = LastRepair::read(&p).unwrap();
+        assert_eq!((back.started, back.finished, back.duration()), (10, 25, 15));
+        assert_eq!(back.outcome, "failed: xy");
+    }
+}

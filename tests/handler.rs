@@ -1,0 +1,1046 @@
+//! Hermetic tests of the real `clamav-freshen` binary in test mode.
+
+mod handler_fixture;
+
+use handler_fixture::{BIN, Fixture, header};
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
+
+// ---- decisions -------------------------------------------------------------------------
+
+#[test]
+fn ok_and_unknown_do_nothing() {
+    let fx = Fixture::new();
+    for st in ["OK", "UNKNOWN"] {
+        for t in ["SOFT", "HARD"] {
+            fx.cmd().args(["handle", st, t, "1"]).assert().success();
+        }
+    }
+    assert_eq!(fx.runs(), 0);
+    assert!(fx.service_calls().is_empty());
+    let decisions = fx
+        .syslog()
+        .iter()
+        .filter(|l| l.contains("event=decision action=skip"))
+        .count();
+    assert_eq!(decisions, 4);
+    assert!(fx.logged("reason=\"state OK: nothing to repair\""));
+}
+
+#[test]
+fn critical_hard_repairs_and_restarts_daemon() {
+    let fx = Fixture::new();
+    let out = fx
+        .cmd()
+        .args(["handle", "CRITICAL", "HARD", "3"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("repair started"));
+    fx.wait_repairs(1);
+    assert_eq!(fx.runs(), 1);
+    assert_eq!(fx.daily(), 101);
+    assert_eq!(fx.service_calls(), ["stop", "status", "start"]);
+    assert!(fx.daemon_active());
+    assert!(!fx.p("run/clamav-freshen/daemon-stopped").exists());
+    assert!(fx.logged("event=repair-end outcome=updated before=100 after=101"));
+    assert!(fx.logged("event=freshclam-output line=\"daily.cvd updated (version: 101)\""));
+    assert!(
+        fx.read("var/lib/clamav-freshen/last-repair")
+            .contains("outcome=updated")
+    );
+    // freshclam got a clean environment and never the repair lock.
+    let env = fx.read("fake/freshclam.env");
+    assert!(!env.contains("CLAMAV_FRESHEN_TEST_ROOT"), "{env}");
+    assert!(
+        !fx.read("fake/freshclam.fds").contains("repair.lock"),
+        "{}",
+        fx.read("fake/freshclam.fds")
+    );
+    assert!(fx.read("fake/freshclam.runs").contains("--config-file="));
+}
+
+#[test]
+fn soft_attempt_threshold() {
+    let fx = Fixture::with_config("soft_attempt = 3\nfreshclam_timeout_secs = 3\n");
+    fx.cmd()
+        .args(["handle", "WARNING", "SOFT", "2"])
+        .assert()
+        .success();
+    assert!(fx.logged("below soft_attempt 3"));
+    assert_eq!(fx.runs(), 0);
+    fx.cmd()
+        .args(["handle", "WARNING", "SOFT", "3"])
+        .assert()
+        .success();
+    fx.wait_repairs(1);
+    assert_eq!(fx.runs(), 1);
+}
+
+#[test]
+fn rate_limit_then_admin_bypass() {
+    let fx = Fixture::new();
+    fx.cmd()
+        .args(["handle", "CRITICAL", "HARD", "1"])
+        .assert()
+        .success();
+    fx.wait_repairs(1);
+    fx.cmd()
+        .args(["handle", "CRITICAL", "HARD", "2"])
+        .assert()
+        .success();
+    assert!(fx.logged("reason=\"rate limit: last repair finished at"));
+    assert_eq!(fx.runs(), 1);
+    fx.mode("ok 102");
+    fx.cmd()
+        .args(["repair", "--wait"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("updated (daily 101 -> 102"));
+    assert!(fx.logged("rate limit bypassed"));
+    assert_eq!(fx.runs(), 2);
+}
+
+#[test]
+fn cooldown_respected_and_overridden() {
+    let now = clamav_freshen::handler::now();
+    let fx = Fixture::new();
+    fs::write(
+        fx.p("var/lib/clamav/freshclam.dat"),
+        clamav_freshen::freshclam_dat::encode("u", now + 3600),
+    )
+    .unwrap();
+    fx.cmd()
+        .args(["handle", "CRITICAL", "HARD", "1"])
+        .assert()
+        .success();
+    assert!(fx.logged("reason=\"freshclam CDN cool-down until"));
+    assert_eq!(fx.runs(), 0);
+
+    let fx2 = Fixture::with_config("respect_cooldown = false\nfreshclam_timeout_secs = 3\n");
+    fs::write(
+        fx2.p("var/lib/clamav/freshclam.dat"),
+        clamav_freshen::freshclam_dat::encode("u", now + 3600),
+    )
+    .unwrap();
+    fx2.mode("cooldown");
+    fx2.cmd()
+        .args(["handle", "CRITICAL", "HARD", "1"])
+        .assert()
+        .success();
+    fx2.wait_repairs(1);
+    assert!(fx2.logged("overridden"));
+    assert!(fx2.logged("event=repair-end outcome=cool-down"));
+    assert!(
+        fx2.p("var/lib/clamav/freshclam.dat").exists(),
+        "freshclam.dat never deleted"
+    );
+}
+
+#[test]
+fn fifty_concurrent_handles_one_freshclam_run() {
+    let fx = Fixture::new();
+    fx.mode("slow 1");
+    let children: Vec<_> = (0..50)
+        .map(|_| {
+            fx.std_cmd()
+                .args(["handle", "CRITICAL", "SOFT", "1"])
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    fx.wait_repairs(1);
+    assert_eq!(fx.runs(), 1, "{}", fx.read("fake/freshclam.runs"));
+    let repairs = fx
+        .syslog()
+        .iter()
+        .filter(|l| l.contains("event=decision action=repair"))
+        .count();
+    assert_eq!(repairs, 1);
+    let skips = fx
+        .syslog()
+        .iter()
+        .filter(|l| l.contains("event=decision action=skip"))
+        .count();
+    assert_eq!(skips, 49);
+}
+
+// ---- the ladder through the real binary -------------------------------------------------
+
+#[test]
+fn every_freshclam_failure_restarts_daemon() {
+    for (mode, want) in [
+        (
+            "fail 5",
+            "outcome=\"failed: freshclam exit 5 (connection)\"",
+        ),
+        ("fail 17", "outcome=forbidden"),
+        ("fail 18", "outcome=cool-down"),
+        ("current", "outcome=current"),
+        ("hang", "outcome=\"failed: freshclam timed out\""),
+    ] {
+        let fx = Fixture::new();
+        fx.mode(mode);
+        let t = Instant::now();
+        let code = fx
+            .cmd()
+            .args(["repair", "--wait"])
+            .output()
+            .unwrap()
+            .status
+            .code();
+        assert_eq!(code, Some(if mode == "current" { 0 } else { 1 }), "{mode}");
+        assert!(t.elapsed() < Duration::from_secs(15));
+        assert!(fx.logged(want), "{mode}: {:#?}", fx.syslog());
+        assert_eq!(
+            fx.service_calls().last().map(String::as_str),
+            Some("start"),
+            "{mode}"
+        );
+        assert!(fx.daemon_active());
+    }
+}
+
+#[test]
+fn hanging_freshclam_group_is_killed() {
+    let fx = Fixture::new();
+    fx.mode("hang");
+    fx.cmd().args(["repair", "--wait"]).assert().code(1);
+    let run = fx.read("fake/freshclam.runs");
+    let pid: i32 = run.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err(),
+        "fake freshclam still alive"
+    );
+}
+
+#[test]
+fn dead_daemon_is_started_too() {
+    let fx = Fixture::new();
+    fs::write(fx.p("fake/daemon.state"), "inactive\n").unwrap();
+    fx.mode("fail 11");
+    fx.cmd().args(["repair", "--wait"]).assert().code(1);
+    assert!(fx.daemon_active());
+}
+
+#[test]
+fn systemd_mode_uses_systemctl_and_scope() {
+    let fx = Fixture::new();
+    fx.systemd();
+    fx.cmd()
+        .args(["handle", "CRITICAL", "HARD", "1"])
+        .assert()
+        .success();
+    fx.wait_repairs(1);
+    let calls = fx.service_calls();
+    assert_eq!(calls[0], "--no-ask-password stop clamav-freshclam.service");
+    assert_eq!(
+        calls.last().unwrap(),
+        "--no-ask-password start clamav-freshclam.service"
+    );
+    let run = fx.read("fake/systemd-run.calls");
+    assert!(
+        run.starts_with("--scope --quiet --collect --unit=clamav-freshen-repair-"),
+        "{run}"
+    );
+    assert!(
+        run.trim_end().ends_with(&format!("-- {BIN} worker")),
+        "{run}"
+    );
+    assert_eq!(fx.daily(), 101);
+}
+
+#[test]
+fn stuck_systemd_stop_is_killed() {
+    let fx = Fixture::new();
+    fx.systemd();
+    fs::write(fx.p("fake/stop.hang"), "").unwrap();
+    fx.cmd().args(["repair", "--wait"]).assert().success();
+    let calls = fx.service_calls().join("\n");
+    assert!(
+        calls.contains("kill --signal=KILL clamav-freshclam.service"),
+        "{calls}"
+    );
+    assert!(fx.daemon_active());
+}
+
+#[test]
+fn cron_mode_touches_no_daemon() {
+    let fx = Fixture::new();
+    fx.cron();
+    fx.cmd().args(["repair", "--wait"]).assert().success();
+    assert!(fx.service_calls().is_empty());
+    assert!(fx.logged("event=repair-start mode=cron"));
+}
+
+#[test]
+fn worker_sigterm_restarts_daemon() {
+    let fx = Fixture::new();
+    fx.mode("hang");
+    let mut child = fx
+        .std_cmd()
+        .args(["repair", "--wait"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    fx.wait_for("freshclam to start", || fx.runs() == 1);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let st = child.wait().unwrap();
+    assert_eq!(st.code(), Some(1));
+    assert!(
+        fx.logged("outcome=\"failed: interrupted by signal 15\""),
+        "{:#?}",
+        fx.syslog()
+    );
+    assert!(fx.daemon_active());
+    assert!(!fx.p("run/clamav-freshen/daemon-stopped").exists());
+}
+
+#[test]
+fn detached_worker_sigterm_restarts_daemon() {
+    let fx = Fixture::new();
+    fx.mode("hang");
+    fx.cmd()
+        .args(["handle", "CRITICAL", "HARD", "1"])
+        .assert()
+        .success();
+    fx.wait_for("freshclam to start", || fx.runs() == 1);
+    let pid = worker_pid(&fx);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    fx.wait_repairs(1);
+    assert!(fx.logged("interrupted by signal 15"));
+    assert!(fx.daemon_active());
+}
+
+fn worker_pid(fx: &Fixture) -> i32 {
+    let line = fx
+        .syslog()
+        .into_iter()
+        .find(|l| l.contains("event=spawn result=ok"))
+        .unwrap();
+    line.rsplit("pid=").next().unwrap().trim().parse().unwrap()
+}
+
+#[test]
+fn worker_sigkill_next_run_restarts_daemon() {
+    let fx = Fixture::new();
+    fx.mode("hang");
+    fx.cmd()
+        .args(["handle", "CRITICAL", "HARD", "1"])
+        .assert()
+        .success();
+    fx.wait_for("freshclam to start", || fx.runs() == 1);
+    assert!(!fx.daemon_active());
+    assert!(fx.p("run/clamav-freshen/daemon-stopped").exists());
+    let pid = worker_pid(&fx);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    // The orphaned fake freshclam is in its own group; kill it as a stuck freshclam would be.
+    let fpid: i32 = fx
+        .read("fake/freshclam.runs")
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let _ = nix::sys::signal::killpg(
+        nix::unistd::Pid::from_raw(fpid),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    fx.wait_for("lock release", || fx.lock_free());
+    assert!(!fx.daemon_active());
+    // Any command notices; `status` included.
+    fx.cmd()
+        .args(["handle", "OK", "HARD", "1"])
+        .assert()
+        .success();
+    assert!(fx.logged("event=recover"));
+    assert!(fx.daemon_active());
+    assert!(!fx.p("run/clamav-freshen/daemon-stopped").exists());
+}
+
+// ---- database directory safety -----------------------------------------------------------
+
+#[test]
+fn tmp_dirs_removed_without_following_symlinks_and_freshclam_dat_kept() {
+    let fx = Fixture::new();
+    let db = fx.p("var/lib/clamav");
+    let outside = fx.p("outside");
+    fs::create_dir_all(&outside).unwrap();
+    fs::write(outside.join("precious"), "x").unwrap();
+    fs::create_dir_all(db.join("tmp.1234/sub")).unwrap();
+    std::os::unix::fs::symlink(&outside, db.join("tmp.1234/sub/escape")).unwrap();
+    std::os::unix::fs::symlink(&outside, db.join("tmp.link")).unwrap();
+    fs::write(
+        db.join("freshclam.dat"),
+        clamav_freshen::freshclam_dat::encode("u", 0),
+    )
+    .unwrap();
+    fs::write(db.join("mirrors.dat"), "x").unwrap();
+    fx.cmd().args(["repair", "--wait"]).assert().success();
+    assert!(!db.join("tmp.1234").exists());
+    assert!(outside.join("precious").exists());
+    assert!(fs::symlink_metadata(db.join("tmp.link")).is_ok());
+    assert!(db.join("freshclam.dat").exists());
+    assert!(
+        db.join("mirrors.dat").exists(),
+        "1.4.6 never uses mirrors.dat: left alone"
+    );
+    assert!(fx.logged("event=remove-tmp name=tmp.1234 result=ok"));
+}
+
+#[test]
+fn ownership_fix_never_follows_links() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("SKIP ownership_fix_never_follows_links: chown needs root");
+        return;
+    }
+    let fx = Fixture::new();
+    // DatabaseOwner: a real unprivileged user, so root-owned files need fixing.
+    let owner = ["clamav", "nobody", "daemon"]
+        .into_iter()
+        .find_map(|n| nix::unistd::User::from_name(n).ok().flatten())
+        .expect("an unprivileged user");
+    let conf = fx.read("etc/clamav/freshclam.conf").replace(
+        &format!("DatabaseOwner {}", handler_fixture::me()),
+        &format!("DatabaseOwner {}", owner.name),
+    );
+    fs::write(fx.p("etc/clamav/freshclam.conf"), conf).unwrap();
+    let db = fx.p("var/lib/clamav");
+    let outside = fx.p("outside-file");
+    fs::write(&outside, "secret").unwrap();
+    fs::set_permissions(&outside, fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::symlink(&outside, db.join("evil-link")).unwrap();
+    fs::hard_link(&outside, db.join("evil-hard")).unwrap();
+    fs::write(db.join("main.cvd"), header(60)).unwrap();
+    fx.cmd().args(["repair", "--wait"]).assert().success();
+    use std::os::unix::fs::MetadataExt;
+    let md = fs::metadata(&outside).unwrap();
+    assert_eq!(
+        (md.uid(), md.mode() & 0o7777),
+        (0, 0o600),
+        "outside file untouched"
+    );
+    assert_eq!(
+        fs::metadata(db.join("main.cvd")).unwrap().uid(),
+        owner.uid.as_raw()
+    );
+    assert_eq!(fs::metadata(&db).unwrap().uid(), owner.uid.as_raw());
+    assert!(fx.logged("event=skip-symlink name=evil-link"));
+    assert!(fx.logged("event=skip-hardlink name=evil-hard"));
+}
+
+// ---- Nagios command file -------------------------------------------------------------------
+
+#[test]
+fn nagios_fifo_gets_forced_check() {
+    let fx = Fixture::new();
+    let fifo = fx.p("var/lib/nagios4/rw/nagios.cmd");
+    fs::create_dir_all(fifo.parent().unwrap()).unwrap();
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o660)).unwrap();
+    let reader = {
+        use std::os::unix::fs::OpenOptionsExt;
+        fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(nix::libc::O_NONBLOCK)
+            .open(&fifo)
+            .unwrap()
+    };
+    fx.cmd().args(["repair", "--wait"]).assert().success();
+    let mut s = String::new();
+    let _ = std::io::Read::read_to_string(&mut &reader, &mut s);
+    assert!(
+        s.contains("] SCHEDULE_FORCED_SVC_CHECK;localhost;ClamAV signatures;"),
+        "{s:?}"
+    );
+    assert!(fx.logged("event=nagios-recheck result=sent"));
+}
+
+#[test]
+fn nagios_fifo_without_reader_does_not_hang() {
+    let fx = Fixture::new();
+    let fifo = fx.p("var/lib/nagios4/rw/nagios.cmd");
+    fs::create_dir_all(fifo.parent().unwrap()).unwrap();
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o660)).unwrap();
+    fx.cmd().args(["repair", "--wait"]).assert().success();
+    assert!(fx.logged("event=nagios-recheck result=\"error: no reader on the command FIFO\""));
+}
+
+// ---- hostile callers ---------------------------------------------------------------------------
+
+fn refused(fx: &Fixture, args: &[&std::ffi::OsStr]) -> String {
+    let out = fx.cmd().args(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{args:?}");
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(err.lines().count(), 1, "one-line reason: {err:?}");
+    err
+}
+
+#[test]
+fn hostile_arguments_refused_and_audited() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let fx = Fixture::new();
+    // Linux caps one argument at 128 KiB (MAX_ARG_STRLEN): the largest single argument a
+    // caller can pass, and ~1 MiB across eight of them.
+    let big = "A".repeat(128 * 1024 - 1);
+    let cases: Vec<Vec<&OsStr>> = vec![
+        vec![
+            OsStr::new("handle"),
+            OsStr::new("CRITICAL;rm -rf /"),
+            OsStr::new("HARD"),
+            OsStr::new("1"),
+        ],
+        vec![
+            OsStr::new("handle"),
+            OsStr::new("$(reboot)"),
+            OsStr::new("`id`"),
+            OsStr::new("1|x"),
+        ],
+        vec![
+            OsStr::new("handle"),
+            OsStr::new("critical"),
+            OsStr::new("HARD"),
+            OsStr::new("1"),
+        ],
+        vec![
+            OsStr::new("handle"),
+            OsStr::new("CRITICAL"),
+            OsStr::new("HARD"),
+            OsStr::new("0"),
+        ],
+        vec![
+            OsStr::new("handle"),
+            OsStr::new("CRITICAL"),
+            OsStr::new("HARD"),
+            OsStr::new("1000"),
+        ],
+        vec![
+            OsStr::new("handle"),
+            OsStr::new("CRITICAL"),
+            OsStr::new("HARD"),
+            OsStr::new(big.as_str()),
+        ],
+        vec![OsStr::new(big.as_str()); 8],
+        vec![
+            OsStr::new("handle"),
+            OsStr::new("CRITICAL"),
+            OsStr::new("HARD"),
+            OsStr::new("1"),
+            OsStr::new("extra"),
+        ],
+        vec![
+            OsStr::new("handle"),
+            OsStr::from_bytes(b"CRIT\xffICAL"),
+            OsStr::new("HARD"),
+            OsStr::new("1"),
+        ],
+        vec![OsStr::new("handle"), OsStr::new("CRITICAL")],
+        vec![OsStr::new("frobnicate")],
+        vec![OsStr::new("--config=/tmp/evil.toml"), OsStr::new("repair")],
+        vec![OsStr::new("repair"), OsStr::new("--now")],
+        vec![OsStr::new("status"), OsStr::new("/etc/shadow")],
+        vec![],
+    ];
+    for args in &cases {
+        refused(&fx, args);
+    }
+    assert_eq!(fx.runs(), 0);
+    assert!(fx.service_calls().is_empty());
+    let refusals = fx
+        .syslog()
+        .iter()
+        .filter(|l| l.contains("event=refused"))
+        .count();
+    assert_eq!(refusals, cases.len());
+    for l in fx.syslog() {
+        assert!(l.len() < 4096, "bounded syslog line: {}", l.len());
+    }
+    assert!(fx.logged(&format!("...(len={})", 128 * 1024 - 1)));
+    assert!(fx.logged("\\xff"), "non-UTF-8 escaped");
+    assert!(fx.logged("\"CRITICAL;rm -rf /\""));
+}
+
+#[test]
+fn worker_misuse_refused() {
+    let fx = Fixture::new();
+    let err = refused(&fx, &["worker".as_ref()]);
+    assert!(err.contains("internal command"), "{err}");
+    // An fd 3 that is some other file is refused too.
+    let out = std::process::Command::new("/bin/sh")
+        .env_clear()
+        .env("CLAMAV_FRESHEN_TEST_ROOT", &fx.root)
+        .arg("-c")
+        .arg("exec \"$0\" worker 3<\"$1\"")
+        .arg(BIN)
+        .arg(fx.p("etc/clamav/freshclam.conf"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not the held repair lock"));
+    assert_eq!(fx.runs(), 0);
+}
+
+#[test]
+fn test_root_refused_under_sudo() {
+    let fx = Fixture::new();
+    for var in ["SUDO_UID", "SUDO_USER", "SUDO_COMMAND"] {
+        let out = fx
+            .cmd()
+            .env(var, "1000")
+            .args(["repair", "--wait"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{var}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("not honoured under sudo"), "{err}");
+    }
+    assert_eq!(fx.runs(), 0);
+    // The refusal goes to the real syslog, never to the test root's socket.
+    assert!(!fx.logged("event=refused"));
+}
+
+#[test]
+fn config_not_owned_or_writable_refused() {
+    let fx = Fixture::new();
+    let cfg = fx.p("etc/clamav-freshen/clamav-freshen.toml");
+    fs::set_permissions(&cfg, fs::Permissions::from_mode(0o664)).unwrap();
+    let err = refused(
+        &fx,
+        &[
+            "handle".as_ref(),
+            "CRITICAL".as_ref(),
+            "HARD".as_ref(),
+            "1".as_ref(),
+        ],
+    );
+    assert!(err.contains("writable by group or others"), "{err}");
+    fs::set_permissions(&cfg, fs::Permissions::from_mode(0o646)).unwrap();
+    refused(&fx, &["repair".as_ref()]);
+    fs::set_permissions(&cfg, fs::Permissions::from_mode(0o644)).unwrap();
+    if nix::unistd::geteuid().is_root() {
+        nix::unistd::chown(&cfg, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+        let err = refused(&fx, &["repair".as_ref()]);
+        assert!(err.contains("owned by uid 65534"), "{err}");
+    } else {
+        eprintln!("SKIP config ownership part: needs root to chown");
+    }
+    assert!(fx.logged("event=config result=refused"));
+    assert_eq!(fx.runs(), 0);
+}
+
+#[test]
+fn config_symlink_and_unknown_key_refused() {
+    let fx = Fixture::with_config("rate_limit = 5\n");
+    let err = refused(&fx, &["repair".as_ref()]);
+    assert!(err.contains("unknown field"), "{err}");
+    assert!(fx.logged("event=config result=refused reason=\""));
+    assert!(fx.logged("unknown field"));
+    let fx2 = Fixture::new();
+    let cfg = fx2.p("etc/clamav-freshen/clamav-freshen.toml");
+    let real = fx2.p("real.toml");
+    fs::rename(&cfg, &real).unwrap();
+    std::os::unix::fs::symlink(&real, &cfg).unwrap();
+    refused(&fx2, &["repair".as_ref()]);
+}
+
+#[test]
+fn missing_config_uses_defaults_audited() {
+    let fx = Fixture::new();
+    fs::remove_file(fx.p("etc/clamav-freshen/clamav-freshen.toml")).unwrap();
+    fx.cmd()
+        .args(["handle", "OK", "SOFT", "1"])
+        .assert()
+        .success();
+    assert!(fx.logged("event=config result=\"missing, built-in defaults\""));
+}
+
+#[test]
+fn caller_environment_does_not_reach_children() {
+    let fx = Fixture::new();
+    fx.cmd()
+        .env("LD_PRELOAD", "/tmp/evil.so")
+        .env("FOO_EVIL", "1")
+        .args(["repair", "--wait"])
+        .assert()
+        .success();
+    let env = fx.read("fake/freshclam.env");
+    assert!(
+        !env.contains("LD_PRELOAD") && !env.contains("FOO_EVIL"),
+        "{env}"
+    );
+    assert!(env.contains("PATH=/usr/sbin:/usr/bin:/sbin:/bin"));
+}
+
+#[test]
+fn syslog_unreachable_said_once_and_still_works() {
+    let fx = Fixture::new();
+    let out = fx
+        .cmd()
+        .env("CLAMAV_FRESHEN_TEST_ROOT", fx.p("var/lib"))
+        .args(["handle", "OK", "HARD", "1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.matches("syslog unreachable").count(), 1, "{err}");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+// ---- timing ---------------------------------------------------------------------------------
+
+#[test]
+fn handle_returns_at_once_while_repair_runs() {
+    let fx = Fixture::new();
+    fx.mode("hang");
+    let t = Instant::now();
+    fx.cmd()
+        .args(["handle", "CRITICAL", "HARD", "1"])
+        .assert()
+        .success();
+    let first = t.elapsed();
+    let t = Instant::now();
+    fx.cmd()
+        .args(["handle", "CRITICAL", "HARD", "1"])
+        .assert()
+        .success();
+    let second = t.elapsed();
+    // Generous bounds: this proves "does not wait for the repair", not a latency target.
+    // `assert()` reads stdout and stderr to EOF, so this also proves the worker holds
+    // neither pipe (Nagios reads the handler's stdout until EOF).
+    assert!(
+        first < Duration::from_secs(2) && second < Duration::from_secs(2),
+        "{first:?} {second:?}"
+    );
+    assert!(
+        fx.logged("reason=\"a repair is already running\""),
+        "{:#?}",
+        fx.syslog()
+    );
+    fx.wait_repairs(1);
+}
+
+#[test]
+fn status_reports_and_exit_code() {
+    let fx = Fixture::new();
+    let out = fx.cmd().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("freshclam:    sysv (running)"), "{text}");
+    assert!(text.contains("local daily:  100"), "{text}");
+    assert!(text.contains("last repair:  never"), "{text}");
+    // No DNS server configured in this root: the check cannot be OK, so not healthy.
+    assert_eq!(out.status.code(), Some(1));
+    fs::write(fx.p("fake/daemon.state"), "inactive\n").unwrap();
+    let out = fx.cmd().arg("status").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("NOT running"));
+    assert_eq!(out.status.code(), Some(1));
+}
+
+// ---- stray freshclam holding the log lock ---------------------------------------------------
+
+/// perl (essential in Debian) takes a POSIX write lock on the log file, like freshclam does.
+const PERL_LOCK: &str = r#"use Fcntl; open(my $f, ">>", $ENV{LOG}) or die; my $s = pack("s s x4 q q i x4", F_WRLCK, SEEK_SET, 0, 0, 0); fcntl($f, F_SETLK, $s) or die "lock: $!"; open(my $r, ">", $ENV{READY}); close $r; sleep 1000;"#;
+
+#[test]
+fn stray_freshclam_holding_log_lock_is_killed_others_are_not() {
+    if !std::path::Path::new("/usr/bin/perl").exists() {
+        eprintln!(
+            "SKIP stray_freshclam_holding_log_lock_is_killed_others_are_not: no /usr/bin/perl"
+        );
+        return;
+    }
+    let fx = Fixture::new();
+    let log = fx.p("var/log/clamav/freshclam.log");
+    // A perl script installed AS the configured freshclam: the kernel runs it as
+    // `perl <root>/usr/bin/freshclam`, so its argv[1] is the freshclam path.
+    let fake = fx.p("usr/bin/freshclam");
+    let sh_fake = fx.p("usr/bin/freshclam.sh");
+    fs::rename(&fake, &sh_fake).unwrap();
+    fs::write(
+        &fake,
+        format!(
+            "#!/usr/bin/perl\nif (@ARGV && $ARGV[0] eq 'hold') {{ {PERL_LOCK} }}\nexec('{}', @ARGV);\n",
+            sh_fake.display()
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
+    let spawn_holder = |cmd: &mut std::process::Command, ready: &str| {
+        let child = cmd
+            .env("LOG", &log)
+            .env("READY", fx.p(ready))
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        fx.wait_for(ready, || fx.p(ready).exists());
+        child
+    };
+    use std::os::unix::process::CommandExt;
+    let mut stray = spawn_holder(std::process::Command::new(&fake).arg("hold"), "fake/ready1");
+    fx.cmd().args(["repair", "--wait"]).assert().success();
+    let st = stray.wait().unwrap();
+    assert_eq!(std::os::unix::process::ExitStatusExt::signal(&st), Some(9));
+    assert!(
+        fx.logged(&format!("event=kill-lock-holder pid={} ", stray.id())),
+        "{:#?}",
+        fx.syslog()
+    );
+    assert_eq!(fx.runs(), 1);
+
+    // A lock holder that is not the configured freshclam is left alone.
+    let mut other = spawn_holder(
+        std::process::Command::new("/usr/bin/perl")
+            .arg("-e")
+            .arg(PERL_LOCK),
+        "fake/ready2",
+    );
+    fx.cmd().args(["repair", "--wait"]).assert().success();
+    assert!(
+        other.try_wait().unwrap().is_none(),
+        "foreign lock holder must survive"
+    );
+    assert!(!fx.logged(&format!("pid={} ", other.id())));
+    other.kill().unwrap();
+    other.wait().unwrap();
+}
+
+// ---- process hygiene ---------------------------------------------------------------------------
+
+#[test]
+fn closed_std_fds_are_survived() {
+    let fx = Fixture::new();
+    let st = std::process::Command::new("/bin/sh")
+        .env_clear()
+        .env("CLAMAV_FRESHEN_TEST_ROOT", &fx.root)
+        .arg("-c")
+        .arg("exec \"$0\" handle CRITICAL HARD 1 <&- >&- 2>&-")
+        .arg(BIN)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    fx.wait_repairs(1);
+    assert!(fx.logged("event=repair-end outcome=updated"));
+    // Nothing was written into a file that happened to get fd 1 or 2.
+    assert_eq!(
+        fx.read("etc/clamav-freshen/clamav-freshen.toml")
+            .lines()
+            .count(),
+        4
+    );
+}
+
+#[test]
+fn worker_is_in_its_own_session_and_status_names_it() {
+    let fx = Fixture::new();
+    fx.mode("hang");
+    fx.cmd()
+        .args(["handle", "CRITICAL", "HARD", "1"])
+        .assert()
+        .success();
+    fx.wait_for("freshclam to start", || fx.runs() == 1);
+    let pid = worker_pid(&fx);
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    // fields: state ppid pgrp session ...
+    assert_eq!(fields[2], pid.to_string(), "own process group");
+    assert_eq!(fields[3], pid.to_string(), "own session");
+    let fds: Vec<String> = fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .map(|e| {
+            fs::read_link(e.unwrap().path())
+                .unwrap()
+                .display()
+                .to_string()
+        })
+        .collect();
+    assert!(fds.iter().any(|f| f.ends_with("worker.log")), "{fds:?}");
+    assert!(fds.iter().any(|f| f == "/dev/null"), "{fds:?}");
+    let out = fx.cmd().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!("running (worker pid {pid})")),
+        "{text}"
+    );
+    assert!(
+        text.contains("daemon stopped by the running repair"),
+        "{text}"
+    );
+    assert!(text.contains("NOT running"), "{text}");
+    assert_eq!(out.status.code(), Some(1));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    fx.wait_repairs(1);
+    assert!(fx.daemon_active());
+}
+
+// ---- heal / status with the built-in check ------------------------------------------------
+// The check runs in-process against a local DNS responder (config check_dns_server).
+
+#[test]
+fn heal_ok_when_current_does_nothing() {
+    let fx = Fixture::with_published(100);
+    let out = fx.cmd().arg("heal").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.starts_with("CLAMAV OK - "), "{text}");
+    assert!(text.contains("no repair: check OK"), "{text}");
+    assert_eq!(text.lines().count(), 1);
+    assert_eq!(fx.runs(), 0);
+}
+
+#[test]
+fn heal_stale_starts_repair_and_returns_check_code() {
+    let fx = Fixture::with_published(105);
+    let t = Instant::now();
+    let out = fx.cmd().arg("heal").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "lag 5 is CRITICAL: {text}");
+    assert!(text.starts_with("CLAMAV CRITICAL - "), "{text}");
+    assert!(text.contains("repair started (check CRITICAL)"), "{text}");
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "heal must not wait for the repair"
+    );
+    fx.wait_repairs(1);
+    assert_eq!(fx.daily(), 101);
+    assert!(fx.daemon_active());
+    // Rate limited the second time.
+    let out = fx.cmd().arg("heal").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no repair: rate limit"));
+}
+
+#[test]
+fn status_healthy_when_current_and_daemon_running() {
+    let fx = Fixture::with_published(100);
+    let out = fx.cmd().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("published:    100"), "{text}");
+    assert!(text.contains("overall:      healthy"), "{text}");
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let fx = Fixture::with_published(110);
+    let out = fx.cmd().arg("status").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn fixture_dns_responder_answers_txt() {
+    use simple_dns::{CLASS, Name, Packet, QCLASS, QTYPE, Question, TYPE};
+    let port = handler_fixture::dns_responder(4242);
+    let mut q = Packet::new_query(7);
+    q.questions.push(Question::new(
+        Name::new_unchecked("current.cvd.clamav.net"),
+        QTYPE::TYPE(TYPE::TXT),
+        QCLASS::CLASS(CLASS::IN),
+        false,
+    ));
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    sock.send_to(&q.build_bytes_vec().unwrap(), ("127.0.0.1", port))
+        .unwrap();
+    let mut buf = [0u8; 1500];
+    let n = sock.recv(&mut buf).unwrap();
+    let reply = Packet::parse(&buf[..n]).unwrap();
+    assert_eq!(reply.id(), 7);
+    let simple_dns::rdata::RData::TXT(txt) = &reply.answers[0].rdata else {
+        panic!("not TXT")
+    };
+    let s: String = String::try_from(txt.clone()).unwrap();
+    assert!(s.starts_with("1.4.6:62:4242:"), "{s}");
+}
+
+#[test]
+fn refused_config_still_restarts_a_daemon_left_stopped() {
+    let fx = Fixture::new();
+    fs::create_dir_all(fx.p("run/clamav-freshen")).unwrap();
+    fs::write(fx.p("run/clamav-freshen/daemon-stopped"), "sysv\n").unwrap();
+    fs::write(fx.p("fake/daemon.state"), "inactive\n").unwrap();
+    let cfg = fx.p("etc/clamav-freshen/clamav-freshen.toml");
+    fs::set_permissions(&cfg, fs::Permissions::from_mode(0o666)).unwrap();
+    refused(
+        &fx,
+        &[
+            "handle".as_ref(),
+            "CRITICAL".as_ref(),
+            "HARD".as_ref(),
+            "1".as_ref(),
+        ],
+    );
+    assert!(fx.logged("event=recover"));
+    assert!(fx.daemon_active());
+    assert!(!fx.p("run/clamav-freshen/daemon-stopped").exists());
+    assert_eq!(fx.runs(), 0, "no repair on an untrusted config");
+}
+
+#[test]
+fn admin_repair_without_wait_detaches() {
+    let fx = Fixture::new();
+    let out = fx.cmd().arg("repair").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("repair started (admin request)"));
+    fx.wait_repairs(1);
+    assert_eq!(fx.daily(), 101);
+    // Single flight also for admins: a second `repair --wait` during a hanging run is refused.
+    fx.mode("hang");
+    fx.cmd().arg("repair").assert().success();
+    fx.wait_for("freshclam to start", || fx.runs() == 2);
+    let out = fx.cmd().args(["repair", "--wait"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("a repair is already running"));
+    fx.wait_repairs(2);
+    assert_eq!(fx.runs(), 2);
+}
+
+#[test]
+fn killing_the_callers_process_group_spares_the_worker() {
+    // What Nagios does to an event handler that overstays: SIGKILL to its process group.
+    use std::os::unix::process::CommandExt;
+    let fx = Fixture::new();
+    fx.mode("slow 1");
+    let mut nagios_side = std::process::Command::new("/bin/sh")
+        .env_clear()
+        .env("CLAMAV_FRESHEN_TEST_ROOT", &fx.root)
+        .arg("-c")
+        .arg("\"$0\" handle CRITICAL HARD 1; exec sleep 60")
+        .arg(BIN)
+        .stdout(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    fx.wait_for("freshclam to start", || fx.runs() == 1);
+    let pgid = nix::unistd::Pid::from_raw(nagios_side.id() as i32);
+    nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL).unwrap();
+    nagios_side.wait().unwrap();
+    fx.wait_repairs(1);
+    // freshclam ran to its end ("slow" exits 0 without a new database: current).
+    assert!(fx.logged("event=freshclam-output line=\"slow done\""));
+    assert!(fx.logged("event=repair-end outcome=current"));
+    assert!(fx.daemon_active());
+}
