@@ -3,6 +3,7 @@
 #   lint     cargo fmt --check, cargo clippy -D warnings
 #   unit     cargo test: unit tests and hermetic integration tests of both binaries
 #   audit    cargo audit against the RustSec snapshot in ../shared/advisory-db (when present)
+#   deb      cargo deb: the package the system layer installs
 #   package  build the .deb, lintian, contents, sudoers and Nagios validation
 #   system   Debian 12 and 13 containers with systemd: install, least privilege, the loop,
 #            life cycle, fault matrix
@@ -48,6 +49,8 @@ else
     skip audit "no ../shared/advisory-db"
 fi
 if [[ $EUID -eq 0 ]]; then
+    # The .deb the system layer installs (target/debian/); the package layer builds its own.
+    stage deb bash -c 'rm -f target/debian/clamav-freshen_*.deb && cargo deb --locked'
     stage package tests/package/run.sh
     if [[ ${SKIP_SYSTEM:-0} == 1 ]]; then
         skip system "SKIP_SYSTEM=1"
