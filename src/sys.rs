@@ -12,8 +12,11 @@ use std::sync::atomic::{AtomicI32, Ordering};
 pub const LOCK_FD: RawFd = 3;
 
 /// Sets a sane process state whatever the (untrusted) caller left us: umask 022, cwd `/`,
-/// fds 0/1/2 open (so a file we open can never become "stdout" by accident).
+/// fds 0/1/2 open (so a file we open can never become "stdout" by accident), default
+/// signal dispositions and an empty signal mask, fixed resource limits and priority.
 pub fn sanitize_process() {
+    reset_signals();
+    reset_limits();
     umask(Mode::from_bits_truncate(0o022));
     let _ = std::env::set_current_dir("/");
     for fd in 0..=2 {
@@ -25,6 +28,78 @@ pub fn sanitize_process() {
                 std::mem::forget(null);
             }
         }
+    }
+}
+
+/// sudo passes the caller's ignored signals through (only the mask and SIGCHLD are reset),
+/// and a direct caller can leave anything. An ignored SIGCHLD makes every wait for a child
+/// fail, an ignored SIGTERM would reach freshclam and the daemon a SysV script starts.
+fn reset_signals() {
+    use nix::libc;
+    for sig in 1..32 {
+        if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+            continue;
+        }
+        // std ignores SIGPIPE so a closed stdout is an EPIPE error, never a death; it
+        // restores the default in every child it spawns.
+        let handler = if sig == libc::SIGPIPE {
+            libc::SIG_IGN
+        } else {
+            libc::SIG_DFL
+        };
+        // SAFETY: installing SIG_DFL/SIG_IGN runs no code of ours in signal context.
+        unsafe { libc::signal(sig, handler) };
+    }
+    // SAFETY: an empty, initialised set; sigprocmask only reads it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+    }
+}
+
+/// Resource limits as a root service gets them, not as the caller set them: sudo keeps the
+/// caller's limits, so `ulimit -f 0` or `ulimit -t 1` before sudo would otherwise cripple
+/// the worker, freshclam and (SysV) the restarted daemon. Also resets niceness and the
+/// scheduling policy. Limits that cannot be set (not root) are raised to the hard limit.
+fn reset_limits() {
+    use nix::libc;
+    const INF: libc::rlim_t = libc::RLIM_INFINITY;
+    const MIB: libc::rlim_t = 1 << 20;
+    let table: [(libc::__rlimit_resource_t, libc::rlim_t, libc::rlim_t); 10] = [
+        (libc::RLIMIT_CPU, INF, INF),
+        (libc::RLIMIT_FSIZE, INF, INF),
+        (libc::RLIMIT_DATA, INF, INF),
+        (libc::RLIMIT_STACK, 8 * MIB, INF),
+        (libc::RLIMIT_CORE, 0, INF),
+        (libc::RLIMIT_RSS, INF, INF),
+        (libc::RLIMIT_AS, INF, INF),
+        (libc::RLIMIT_NOFILE, 1024, 524_288),
+        (libc::RLIMIT_MEMLOCK, 8 * MIB, 8 * MIB),
+        (libc::RLIMIT_LOCKS, INF, INF),
+    ];
+    for (res, soft, hard) in table {
+        let want = libc::rlimit {
+            rlim_cur: soft,
+            rlim_max: hard,
+        };
+        // SAFETY: setrlimit/getrlimit only read/write the struct passed by reference.
+        unsafe {
+            if libc::setrlimit(res, &want) == 0 {
+                continue;
+            }
+            let mut cur: libc::rlimit = std::mem::zeroed();
+            if libc::getrlimit(res, &mut cur) == 0 {
+                cur.rlim_cur = soft.min(cur.rlim_max);
+                libc::setrlimit(res, &cur);
+            }
+        }
+    }
+    // SAFETY: plain syscalls on our own process with initialised arguments.
+    unsafe {
+        let param = libc::sched_param { sched_priority: 0 };
+        libc::sched_setscheduler(0, libc::SCHED_OTHER, &param);
+        libc::setpriority(libc::PRIO_PROCESS, 0, 0);
     }
 }
 

@@ -850,6 +850,41 @@ fn closed_std_fds_are_survived() {
 }
 
 #[test]
+fn callers_signals_and_limits_do_not_reach_the_repair() {
+    // sudo keeps the caller's rlimits and ignored signals: a hostile caller could make root
+    // fail to wait for its children (SIGCHLD ignored), die writing a file (ulimit -f 0) or
+    // start freshclam crippled. Soft limits only: raising a lowered hard limit needs
+    // CAP_SYS_RESOURCE, which root has on a real system but not in every test container.
+    let fx = Fixture::new();
+    let out = std::process::Command::new("/bin/sh")
+        .env_clear()
+        .env("CLAMAV_FRESHEN_TEST_ROOT", &fx.root)
+        .arg("-c")
+        .arg("trap '' CHLD TERM HUP INT; ulimit -S -f 0; ulimit -S -n 32; ulimit -S -t 100; exec \"$0\" repair --wait")
+        .arg(BIN)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{:?} {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        fx.read("var/lib/clamav-freshen/last-repair")
+            .contains("outcome=updated")
+    );
+    let limits = fx.read("fake/freshclam.limits");
+    let (ulimits, ignored) = limits.trim().rsplit_once(' ').unwrap();
+    assert_eq!(ulimits, "unlimited 1024 unlimited");
+    // Standard signals 1..31 (glibc keeps its own real-time ones above).
+    let ignored = u64::from_str_radix(ignored, 16).unwrap();
+    assert_eq!(ignored & 0x7fff_ffff, 0, "ignored signals {ignored:x}");
+    assert!(fx.daemon_active());
+}
+
+#[test]
 fn worker_is_in_its_own_session_and_status_names_it() {
     let fx = Fixture::new();
     fx.mode("hang");

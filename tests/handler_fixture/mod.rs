@@ -103,6 +103,7 @@ if [ "$1" = "--version" ]; then echo "ClamAV 1.4.6/27472/Mon Nov 25 09:00:00 202
 echo "run $$ $*" >> $F/freshclam.runs
 echo "env $(env | sort | tr '\n' ' ')" >> $F/freshclam.env
 ls -l /proc/$$/fd >> $F/freshclam.fds 2>&1
+echo "$(ulimit -f) $(ulimit -n) $(ulimit -t) $(grep SigIgn /proc/$$/status | cut -f2)" >> $F/freshclam.limits
 read mode arg < $F/freshclam.mode
 case "$mode" in
   ok) echo "daily.cvd updated (version: $arg)"
