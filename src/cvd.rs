@@ -91,13 +91,35 @@ pub fn parse_header(bytes: &[u8]) -> Result<CvdHeader, String> {
     })
 }
 
+/// Opens a file in the database directory for reading, which the clamav user can write:
+/// a symlink is not followed (ELOOP), and anything but a regular file (a FIFO would block
+/// the open or the read forever, a device like /dev/zero never ends) is refused.
+pub fn open_db_file(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(nix::libc::ELOOP) {
+                std::io::Error::other("is a symbolic link (not followed)")
+            } else {
+                e
+            }
+        })?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    Ok(f)
+}
+
 /// Reads and parses the header of one file.
 pub fn read_header(path: &Path) -> Result<CvdHeader, CvdError> {
     let io = |e: std::io::Error| CvdError::Io {
         path: path.to_path_buf(),
         reason: e.to_string(),
     };
-    let mut f = File::open(path).map_err(io)?;
+    let mut f = open_db_file(path).map_err(io)?;
     let mut buf = [0u8; HEADER_LEN];
     let mut len = 0;
     while len < HEADER_LEN {
@@ -291,6 +313,32 @@ mod tests {
         let db = local_daily(d.path()).unwrap();
         assert_eq!(db.header.version, 6);
         assert!(db.file.ends_with("daily.cld"));
+    }
+
+    #[test]
+    fn fifo_device_and_symlink_refused_without_blocking() {
+        let d = tempfile::tempdir().unwrap();
+        let good = d.path().join("good.cvd");
+        std::fs::write(&good, header(REAL)).unwrap();
+        // A FIFO without a writer would block open/read forever.
+        nix::unistd::mkfifo(
+            &d.path().join("daily.cld"),
+            nix::sys::stat::Mode::from_bits_truncate(0o644),
+        )
+        .unwrap();
+        let e = local_daily(d.path()).unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+        std::fs::remove_file(d.path().join("daily.cld")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", d.path().join("daily.cld")).unwrap();
+        let e = local_daily(d.path()).unwrap_err().to_string();
+        assert!(e.contains("symbolic link"), "{e}");
+        std::fs::remove_file(d.path().join("daily.cld")).unwrap();
+        std::os::unix::fs::symlink(&good, d.path().join("daily.cvd")).unwrap();
+        assert!(
+            local_daily(d.path()).is_err(),
+            "a symlink is never followed"
+        );
+        assert_eq!(read_header(&good).unwrap().version, 6);
     }
 
     #[test]

@@ -39,12 +39,20 @@ impl FreshclamDat {
     }
 
     /// Reads `freshclam.dat` in the database directory. `Ok(None)` when there is none.
+    /// The directory belongs to clamav: no symlink is followed, only a regular file is read
+    /// (never a FIFO or device), and at most 4 KiB of it.
     pub fn read(database_directory: &Path) -> Result<Option<Self>, String> {
-        match std::fs::read(database_directory.join(FILE_NAME)) {
-            Ok(b) => Self::parse(&b).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e.to_string()),
-        }
+        use std::io::Read;
+        let f = match crate::cvd::open_db_file(&database_directory.join(FILE_NAME)) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.to_string()),
+        };
+        let mut b = Vec::new();
+        f.take(4096)
+            .read_to_end(&mut b)
+            .map_err(|e| e.to_string())?;
+        Self::parse(&b).map(Some)
     }
 
     /// The end of an active cool-down, if `now` is before it.
@@ -89,6 +97,24 @@ mod tests {
         assert!(FreshclamDat::parse(b"").is_err());
         assert!(FreshclamDat::parse(&encode("u", 1)[..40]).is_err());
         assert!(FreshclamDat::parse(&[0u8; 90]).is_err());
+    }
+
+    #[test]
+    fn fifo_and_symlink_refused_without_blocking() {
+        let d = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/dev/zero", d.path().join(FILE_NAME)).unwrap();
+        assert!(
+            FreshclamDat::read(d.path()).is_err(),
+            "never read /dev/zero"
+        );
+        std::fs::remove_file(d.path().join(FILE_NAME)).unwrap();
+        nix::unistd::mkfifo(
+            &d.path().join(FILE_NAME),
+            nix::sys::stat::Mode::from_bits_truncate(0o644),
+        )
+        .unwrap();
+        let e = FreshclamDat::read(d.path()).unwrap_err();
+        assert!(e.contains("not a regular file"), "{e}");
     }
 
     #[test]

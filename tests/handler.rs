@@ -406,6 +406,36 @@ fn tmp_dirs_removed_without_following_symlinks_and_freshclam_dat_kept() {
 }
 
 #[test]
+fn fifos_planted_in_the_database_directory_never_block_the_repair() {
+    // clamav owns the DB dir: a FIFO named like a database (or freshclam.dat) must neither
+    // hang `handle` nor keep the worker from starting the daemon again.
+    let fx = Fixture::new();
+    let db = fx.p("var/lib/clamav");
+    for name in ["daily.cld", "freshclam.dat"] {
+        nix::unistd::mkfifo(
+            &db.join(name),
+            nix::sys::stat::Mode::from_bits_truncate(0o644),
+        )
+        .unwrap();
+    }
+    let t = Instant::now();
+    fx.cmd()
+        .args(["handle", "CRITICAL", "HARD", "1"])
+        .assert()
+        .success();
+    assert!(t.elapsed() < Duration::from_secs(5));
+    fx.wait_repairs(1);
+    assert!(fx.daemon_active());
+    assert!(!fx.p("run/clamav-freshen/daemon-stopped").exists());
+    assert!(fx.logged("event=freshclam-dat result=\"unreadable: not a regular file\""));
+    fx.cmd()
+        .arg("status")
+        .timeout(Duration::from_secs(10))
+        .assert()
+        .code(1);
+}
+
+#[test]
 fn ownership_fix_never_follows_links() {
     if !nix::unistd::geteuid().is_root() {
         eprintln!("SKIP ownership_fix_never_follows_links: chown needs root");
