@@ -81,6 +81,9 @@ pub fn escape_bytes(v: &[u8]) -> String {
     s
 }
 
+/// Longest wait for syslog to take one line.
+const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
 type Logger = syslog::Logger<syslog::LoggerBackend, syslog::Formatter3164>;
 
 /// Syslog over a unix datagram socket (`/dev/log`, re-rooted in test mode).
@@ -105,7 +108,22 @@ impl Syslog {
             warned: RefCell::new(false),
         };
         match syslog::unix_custom(formatter, socket) {
-            Ok(l) => *s.logger.borrow_mut() = Some(l),
+            Ok(l) => {
+                // A syslog daemon that stopped reading leaves its queue full and a send
+                // waiting forever, which in the worker would keep the freshclam daemon
+                // stopped: bound every send; a timeout counts as unreachable.
+                let r = match &l.backend {
+                    syslog::LoggerBackend::Unix(d) => d.set_write_timeout(Some(SEND_TIMEOUT)),
+                    syslog::LoggerBackend::UnixStream(w) => {
+                        w.get_ref().set_write_timeout(Some(SEND_TIMEOUT))
+                    }
+                    _ => Ok(()),
+                };
+                match r {
+                    Ok(()) => *s.logger.borrow_mut() = Some(l),
+                    Err(e) => s.unreachable(&e.to_string()),
+                }
+            }
             Err(e) => s.unreachable(&e.to_string()),
         }
         s

@@ -737,6 +737,42 @@ fn syslog_unreachable_said_once_and_still_works() {
     assert_eq!(out.status.code(), Some(0));
 }
 
+#[test]
+fn syslog_that_stopped_reading_does_not_hang_the_repair() {
+    // A syslog daemon that no longer reads: its socket queue is full and a blocking send
+    // would wait forever, with the freshclam daemon stopped.
+    use std::os::unix::net::UnixDatagram;
+    let fx = Fixture::new();
+    let log = fx.p("dev/log");
+    fs::remove_file(&log).unwrap();
+    let _stuck = UnixDatagram::bind(&log).unwrap();
+    let mut senders = Vec::new();
+    'fill: for _ in 0..1000 {
+        let s = UnixDatagram::unbound().unwrap();
+        s.set_nonblocking(true).unwrap();
+        let mut sent = 0;
+        loop {
+            match s.send_to(b"x", &log) {
+                Ok(_) => sent += 1,
+                Err(_) if sent == 0 => break 'fill,
+                Err(_) => break,
+            }
+        }
+        senders.push(s);
+    }
+    let t = Instant::now();
+    let out = fx.cmd().args(["repair", "--wait"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert_eq!(err.matches("syslog unreachable").count(), 1, "{err}");
+    assert!(fx.daemon_active());
+    assert!(
+        fx.read("var/lib/clamav-freshen/last-repair")
+            .contains("outcome=updated")
+    );
+}
+
 // ---- timing ---------------------------------------------------------------------------------
 
 #[test]
