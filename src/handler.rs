@@ -25,7 +25,7 @@ use std::ffi::OsString;
 use std::fs::File;
 use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -74,6 +74,15 @@ pub fn select_paths() -> Result<Paths, String> {
     if !root.is_absolute() || !root.is_dir() {
         return Err(format!(
             "{TEST_ROOT_ENV} must name an existing absolute directory"
+        ));
+    }
+    // Second line of defence should some other privilege tool (doas, pkexec, a setenv
+    // sudo rule) pass the variable without SUDO_*: the root decides which programs run, so
+    // it must be ours and closed to others, like the config file.
+    let md = std::fs::symlink_metadata(root).map_err(|e| format!("{TEST_ROOT_ENV}: {e}"))?;
+    if !md.is_dir() || md.uid() != nix::unistd::geteuid().as_raw() || md.mode() & 0o022 != 0 {
+        return Err(format!(
+            "{TEST_ROOT_ENV} must be a directory owned by the caller and not group/world-writable"
         ));
     }
     let exe = std::env::current_exe().map_err(|e| format!("cannot find own executable: {e}"))?;

@@ -652,6 +652,49 @@ fn test_root_refused_under_sudo() {
 }
 
 #[test]
+fn test_root_must_be_owned_and_closed_to_others() {
+    let fx = Fixture::new();
+    for mode in [0o775, 0o757, 0o1777] {
+        fs::set_permissions(&fx.root, fs::Permissions::from_mode(mode)).unwrap();
+        let out = fx
+            .cmd()
+            .args(["handle", "OK", "HARD", "1"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{mode:o}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("not group/world-writable"),
+            "{mode:o}"
+        );
+    }
+    fs::set_permissions(&fx.root, fs::Permissions::from_mode(0o755)).unwrap();
+    let link = fx.root.with_extension("link");
+    let _ = fs::remove_file(&link);
+    std::os::unix::fs::symlink(&fx.root, &link).unwrap();
+    let out = fx
+        .cmd()
+        .env("CLAMAV_FRESHEN_TEST_ROOT", &link)
+        .args(["handle", "OK", "HARD", "1"])
+        .output()
+        .unwrap();
+    fs::remove_file(&link).unwrap();
+    assert_eq!(out.status.code(), Some(2), "a symlinked root is refused");
+    if nix::unistd::geteuid().is_root() {
+        nix::unistd::chown(&fx.root, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+        fx.cmd()
+            .args(["handle", "OK", "HARD", "1"])
+            .assert()
+            .code(2);
+        nix::unistd::chown(&fx.root, Some(nix::unistd::Uid::from_raw(0)), None).unwrap();
+    }
+    fx.cmd()
+        .args(["handle", "OK", "HARD", "1"])
+        .assert()
+        .success();
+    assert_eq!(fx.runs(), 0);
+}
+
+#[test]
 fn config_not_owned_or_writable_refused() {
     let fx = Fixture::new();
     let cfg = fx.p("etc/clamav-freshen/clamav-freshen.toml");
