@@ -77,7 +77,9 @@ pub fn acquire_unless_repairing(run_dir: &Path, lock: &Path) -> std::io::Result<
 }
 
 /// True when `fd` is the lock file at `lock` (same device and inode) and the lock is held
-/// (a fresh try_lock fails). The worker's check that it was started by us.
+/// through `fd` itself: flock on the open file description that holds it succeeds, on any
+/// other it fails. The worker's check that it was handed the lock, not merely a second
+/// open of a file someone else has locked (that would be two repairs at once).
 pub fn is_held_lock(fd: &File, run_dir: &Path, lock: &Path) -> bool {
     let (Ok(a), Ok(b)) = (fd.metadata(), std::fs::symlink_metadata(lock)) else {
         return false;
@@ -85,7 +87,7 @@ pub fn is_held_lock(fd: &File, run_dir: &Path, lock: &Path) -> bool {
     if a.dev() != b.dev() || a.ino() != b.ino() {
         return false;
     }
-    matches!(try_acquire(run_dir, lock), Ok(None))
+    fd.try_lock().is_ok() && matches!(try_acquire(run_dir, lock), Ok(None))
 }
 
 /// Writes our pid into the lock file we hold, for `status` (the flock itself names the
@@ -141,6 +143,10 @@ mod tests {
         assert!(is_held_lock(&a, &run, &lock));
         let other = File::open(d.path()).unwrap();
         assert!(!is_held_lock(&other, &run, &lock));
+        // A second open of the locked file is not the held lock.
+        let second = File::open(&lock).unwrap();
+        assert!(!is_held_lock(&second, &run, &lock));
+        assert!(is_held_lock(&a, &run, &lock), "still ours");
         drop(a);
         assert!(try_acquire(&run, &lock).unwrap().is_some());
     }

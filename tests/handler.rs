@@ -629,7 +629,26 @@ fn worker_misuse_refused() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("not the held repair lock"));
+    // The lock file itself, while someone else holds the lock: not ours, no second repair.
+    let run = fx.p("run/clamav-freshen");
+    let lock = run.join("repair.lock");
+    let held = clamav_freshen::flight::try_acquire(&run, &lock)
+        .unwrap()
+        .unwrap();
+    let out = std::process::Command::new("/bin/sh")
+        .env_clear()
+        .env("CLAMAV_FRESHEN_TEST_ROOT", &fx.root)
+        .arg("-c")
+        .arg("exec \"$0\" worker 3<\"$1\"")
+        .arg(BIN)
+        .arg(&lock)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not the held repair lock"));
+    drop(held);
     assert_eq!(fx.runs(), 0);
+    assert!(fx.service_calls().is_empty());
 }
 
 #[test]
