@@ -45,6 +45,15 @@ macro_rules! complain {
     }};
 }
 
+/// Text from files other users write (the CVD header, freshclam.conf, freshclam's
+/// messages) on an admin's terminal: control characters (escape sequences, newlines) become
+/// `?`.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
 /// Exit code of every refusal (bad arguments, environment, config, misuse).
 pub const EXIT_REFUSED: i32 = 2;
 
@@ -561,13 +570,16 @@ impl Env<'_> {
         let v = |v: Option<u32>| v.map_or("none".into(), |v| v.to_string());
         say!(
             "clamav-freshen: {} (daily {} -> {}, {}s)",
-            r.outcome,
+            printable(&r.outcome.to_string()),
             v(r.before),
             v(r.after),
             r.finished - r.started
         );
         if let Some(Err(e)) = &r.daemon_started {
-            say!("clamav-freshen: WARNING: freshclam daemon did not start: {e}");
+            say!(
+                "clamav-freshen: WARNING: freshclam daemon did not start: {}",
+                printable(e)
+            );
         }
         if r.outcome.is_success() { 0 } else { 1 }
     }
@@ -734,7 +746,7 @@ impl Env<'_> {
             if healthy { "healthy" } else { "NOT healthy" }
         ));
         for l in &out {
-            say!("{l}");
+            say!("{}", printable(l));
         }
         self.audit.event("status", &[("healthy", &healthy)]);
         if healthy { 0 } else { 1 }

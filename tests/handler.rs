@@ -1013,6 +1013,26 @@ fn callers_signals_and_limits_do_not_reach_the_repair() {
 }
 
 #[test]
+fn status_never_prints_control_characters_from_clamav_files() {
+    // The header is clamav's: an escape sequence in it must not reach root's terminal.
+    let fx = Fixture::new();
+    let mut h =
+        b"ClamAV-VDB:25 Nov 2026\x1b]2;owned\x07\n10-00 +0000:100:100:90:x:y:z:1795600000".to_vec();
+    h.resize(512, b' ');
+    fs::write(fx.p("var/lib/clamav/daily.cvd"), h).unwrap();
+    let out = fx.cmd().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("local daily:  100 (built 25 Nov 2026?]2;owned??10-00"),
+        "{text}"
+    );
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "{text:?}"
+    );
+}
+
+#[test]
 fn worker_is_in_its_own_session_and_status_names_it() {
     let fx = Fixture::new();
     fx.mode("hang");
