@@ -11,6 +11,8 @@ pub const DEFAULT_PATH: &str = "/etc/clamav/freshclam.conf";
 pub const DEFAULT_DATABASE_DIRECTORY: &str = "/var/lib/clamav";
 pub const DEFAULT_DATABASE_OWNER: &str = "clamav";
 pub const DEFAULT_DNS_DATABASE_INFO: &str = "current.cvd.clamav.net";
+/// Longest freshclam.conf read (the shipped one is under 1 KiB).
+pub const MAX_LEN: u64 = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfError {
@@ -54,11 +56,23 @@ impl Default for FreshclamConf {
 }
 
 impl FreshclamConf {
+    /// Reads at most [`MAX_LEN`]: on Debian the file belongs to clamav, who could make it a
+    /// huge sparse file for root to read.
     pub fn load(path: &Path) -> Result<Self, ConfError> {
-        let text = std::fs::read(path).map_err(|source| ConfError::Read {
+        use std::io::Read;
+        let err = |source| ConfError::Read {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let mut text = Vec::new();
+        std::fs::File::open(path)
+            .map_err(err)?
+            .take(MAX_LEN + 1)
+            .read_to_end(&mut text)
+            .map_err(err)?;
+        if text.len() as u64 > MAX_LEN {
+            return Err(err(std::io::Error::other("larger than 1 MiB")));
+        }
         Self::parse(&String::from_utf8_lossy(&text)).map_err(|(line, reason)| ConfError::Syntax {
             path: path.to_path_buf(),
             line,
@@ -138,6 +152,19 @@ mod tests {
         );
         assert_eq!(c.dns_database_info, "current.cvd.clamav.net");
         assert_eq!(c.database_mirrors.len(), 2);
+    }
+
+    #[test]
+    fn huge_file_refused_without_reading_it_all() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("freshclam.conf");
+        let f = std::fs::File::create(&p).unwrap();
+        f.set_len(64 << 20).unwrap();
+        let e = FreshclamConf::load(&p).unwrap_err().to_string();
+        assert!(e.contains("larger than 1 MiB"), "{e}");
+        std::fs::write(&p, "DatabaseDirectory /srv/db\n").unwrap();
+        let c = FreshclamConf::load(&p).unwrap();
+        assert_eq!(c.database_directory, Path::new("/srv/db"));
     }
 
     #[test]
