@@ -690,6 +690,62 @@ mod tests {
         assert_eq!(parse_reply(&junk, 7, NAME), Err(Reject::Malformed));
     }
 
+    /// Hostile or broken nameservers: every truncation of a real answer, and many random
+    /// mutations and random packets, must be rejected or parsed, never panic (`heal` and
+    /// `status` run this code as root).
+    #[test]
+    fn hostile_packets_never_panic() {
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut rnd = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let cname = ResourceRecord::new(
+            Name::new_unchecked(NAME),
+            CLASS::IN,
+            60,
+            RData::CNAME(CNAME(Name::new_unchecked("alias.example"))),
+        );
+        let good = reply(
+            7,
+            NAME,
+            RCODE::NoError,
+            vec![cname, txt_rr("alias.example", &["1.4.6:62:", "27472"])],
+        );
+        for n in 0..=good.len() {
+            let _ = parse_reply(&good[..n], 7, NAME);
+        }
+        for _ in 0..20_000 {
+            let mut p = good.clone();
+            for _ in 0..1 + rnd() % 6 {
+                let i = (rnd() as usize) % p.len();
+                p[i] = rnd() as u8;
+            }
+            p.truncate(HEADER_LEN + (rnd() as usize) % (p.len() - HEADER_LEN + 1));
+            // Keep the id and response bit often enough to reach the full parse.
+            p[0] = 0;
+            p[1] = 7;
+            p[2] |= 0x80;
+            p[2] &= !((PacketFlag::TRUNCATION.bits() >> 8) as u8);
+            if let Ok(Reply::Txt(t)) = parse_reply(&p, 7, NAME) {
+                let _ = parse_txt(&t);
+            }
+            let len = (rnd() as usize) % 600;
+            let junk: Vec<u8> = (0..len).map(|_| rnd() as u8).collect();
+            let _ = parse_reply(
+                &junk,
+                u16::from_be_bytes([
+                    junk.first().copied().unwrap_or(0),
+                    junk.get(1).copied().unwrap_or(0),
+                ]),
+                NAME,
+            );
+            let _ = parse_txt(&junk);
+        }
+    }
+
     #[test]
     fn truncation_is_seen_on_the_raw_header() {
         let mut tc = reply(7, NAME, RCODE::NoError, vec![txt_rr(NAME, &["1:2:3"])]);
