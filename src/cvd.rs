@@ -200,7 +200,16 @@ pub fn parse_build_time(s: &str) -> Option<i64> {
     let (h, m) = it.next()?.split_once('-')?;
     let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
     let tz = it.next()?;
-    if it.next().is_some() || !(1..=31).contains(&day) || h > 23 || m > 59 || tz.len() != 5 {
+    // The year bound keeps the arithmetic below from overflowing on a hostile header; the
+    // ASCII check keeps the byte slicing of `tz` on character boundaries.
+    if it.next().is_some()
+        || !(1..=31).contains(&day)
+        || !(1..=9999).contains(&year)
+        || !(0..=23).contains(&h)
+        || !(0..=59).contains(&m)
+        || tz.len() != 5
+        || !tz.is_ascii()
+    {
         return None;
     }
     let sign = match &tz[..1] {
@@ -256,6 +265,17 @@ mod tests {
         assert_eq!(parse_build_time("31 Foo 2021 00-00 +0000"), None);
         assert_eq!(parse_build_time("1 Jan 2021 25-00 +0000"), None);
         assert_eq!(parse_build_time(""), None);
+        // Hostile values: no overflow, no slicing inside a character, just "unknown".
+        assert_eq!(
+            parse_build_time("1 Jan 9223372036854775807 00-00 +0000"),
+            None
+        );
+        assert_eq!(
+            parse_build_time("1 Jan -9223372036854775808 00-00 +0000"),
+            None
+        );
+        assert_eq!(parse_build_time("1 Jan 2021 -5-00 +0000"), None);
+        assert_eq!(parse_build_time("1 Jan 2021 00-00 \u{e9}+12"), None);
     }
 
     #[test]
