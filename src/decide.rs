@@ -52,6 +52,9 @@ impl Decision {
     }
 }
 
+/// How far in the future a last-repair time may lie (clock slew) and still count.
+pub const CLOCK_SLACK_SECS: i64 = 60;
+
 pub fn decide(trigger: Trigger, facts: &Facts, policy: &Policy) -> Decision {
     let skip = |r: String| Decision::Skip { reason: r };
     let why = match trigger {
@@ -82,7 +85,12 @@ pub fn decide(trigger: Trigger, facts: &Facts, policy: &Policy) -> Decision {
     if facts.running {
         return skip("a repair is already running".into());
     }
-    if let Some(last) = facts.last_finished {
+    // A record from well in the future means the clock was stepped back (or the record is
+    // bogus): honouring it would block every repair until the clock catches up.
+    let trusted_last = facts
+        .last_finished
+        .filter(|l| *l <= facts.now.saturating_add(CLOCK_SLACK_SECS));
+    if let Some(last) = trusted_last {
         let next = last.saturating_add(policy.rate_limit_secs as i64);
         if facts.now < next {
             if trigger == Trigger::Admin {
@@ -182,6 +190,20 @@ mod tests {
             ..F
         };
         assert!(decide(h(Critical, Hard, 1), &old, &P).is_repair());
+    }
+
+    #[test]
+    fn last_repair_in_the_future_does_not_block_forever() {
+        let stepped_back = Facts {
+            last_finished: Some(F.now + 30 * 86400),
+            ..F
+        };
+        assert!(decide(h(Critical, Hard, 1), &stepped_back, &P).is_repair());
+        let slew = Facts {
+            last_finished: Some(F.now + 5),
+            ..F
+        };
+        assert!(!decide(h(Critical, Hard, 1), &slew, &P).is_repair());
     }
 
     #[test]
