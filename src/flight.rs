@@ -7,7 +7,8 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::Path;
 
-/// Creates the runtime dir (0755) and refuses a symlink or a foreign-owned one.
+/// Creates the runtime (or state) dir (0755) and refuses a symlink, a foreign-owned one or
+/// one writable by group or others.
 pub fn ensure_run_dir(dir: &Path) -> std::io::Result<()> {
     match std::fs::DirBuilder::new()
         .mode(0o755)

@@ -29,9 +29,11 @@ impl LastRepair {
         })
     }
 
-    /// Writes atomically (temp file + rename) so a crash never leaves half a record.
+    /// Writes atomically (temp file + rename) so a crash never leaves half a record. The
+    /// directory is created 0755 and must be ours and closed to others: in a directory
+    /// another user can write, they could replace the record and steer the rate limit.
     pub fn write(&self, dir: &Path, path: &Path) -> std::io::Result<()> {
-        std::fs::DirBuilder::new().recursive(true).create(dir)?;
+        crate::flight::ensure_run_dir(dir)?;
         let tmp = path.with_extension("tmp");
         let _ = std::fs::remove_file(&tmp);
         let mut f = std::fs::OpenOptions::new()
@@ -70,5 +72,26 @@ mod tests {
         let back = LastRepair::read(&p).unwrap();
         assert_eq!((back.started, back.finished, back.duration()), (10, 25, 15));
         assert_eq!(back.outcome, "failed: xy");
+    }
+
+    #[test]
+    fn foreign_or_open_directory_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("s");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let r = LastRepair {
+            started: 1,
+            finished: 2,
+            outcome: "current".into(),
+        };
+        assert!(r.write(&dir, &dir.join("last-repair")).is_err());
+        assert!(!dir.join("last-repair").exists());
+        let link = d.path().join("link");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::symlink(&dir, &link).unwrap();
+        assert!(r.write(&link, &link.join("last-repair")).is_err());
+        r.write(&dir, &dir.join("last-repair")).unwrap();
     }
 }
