@@ -74,7 +74,11 @@ pub fn select_paths() -> Result<Paths, String> {
     let Some(root) = std::env::var_os(TEST_ROOT_ENV) else {
         return Ok(Paths::system());
     };
-    if under_sudo() || nix::unistd::getuid() != nix::unistd::geteuid() {
+    if under_sudo()
+        || nix::unistd::getuid() != nix::unistd::geteuid()
+        || nix::unistd::getgid() != nix::unistd::getegid()
+        || sys::secure_exec()
+    {
         return Err(format!(
             "{TEST_ROOT_ENV} is not honoured under sudo or setuid"
         ));

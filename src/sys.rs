@@ -103,6 +103,13 @@ fn reset_limits() {
     }
 }
 
+/// Whether the kernel ran us as a privileged exec (setuid, setgid, file capabilities):
+/// then the caller is not who the ids say.
+pub fn secure_exec() -> bool {
+    // SAFETY: getauxval only reads the auxiliary vector the kernel gave the process.
+    unsafe { nix::libc::getauxval(nix::libc::AT_SECURE) != 0 }
+}
+
 static STOP_SIGNAL: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn on_stop_signal(sig: nix::libc::c_int) {

@@ -665,6 +665,26 @@ fn test_root_refused_under_sudo() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("not honoured under sudo"), "{err}");
     }
+    // Real and effective ids differ (a setuid or setgid run): refused too.
+    if nix::unistd::geteuid().is_root() && std::path::Path::new("/usr/bin/setpriv").exists() {
+        for ids in [
+            ["--ruid", "65534", "--euid", "0"],
+            ["--rgid", "65534", "--egid", "0"],
+        ] {
+            let out = std::process::Command::new("/usr/bin/setpriv")
+                .args(ids)
+                .arg("--keep-groups")
+                .arg(BIN)
+                .args(["repair", "--wait"])
+                .env_clear()
+                .env("CLAMAV_FRESHEN_TEST_ROOT", &fx.root)
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(2), "{ids:?}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.contains("not honoured under sudo or setuid"), "{err}");
+        }
+    }
     assert_eq!(fx.runs(), 0);
     // The refusal goes to the real syslog, never to the test root's socket.
     assert!(!fx.logged("event=refused"));
