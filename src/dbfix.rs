@@ -53,8 +53,25 @@ fn show(n: &OsStr) -> String {
 
 /// Gives the directory and every entry in it to `uid:gid`, skipping symlinks and hardlinked
 /// regular files (a hardlink to /etc/shadow planted by clamav must not become clamav's).
+///
+/// DatabaseDirectory comes from freshclam.conf, which Debian gives to clamav: so nothing is
+/// changed unless the directory already holds a ClamAV database or freshclam.dat, or a
+/// DatabaseDirectory pointed at /etc would hand /etc and everything in it to clamav.
 pub fn fix_ownership(dir: &Path, uid: u32, gid: u32) -> Result<Vec<Action>, String> {
     let dirfd = open_dir(dir)?;
+    let entries = names(&dirfd)?;
+    let is_db = |n: &OsString| {
+        let b = n.as_bytes();
+        (b.ends_with(b".cvd") || b.ends_with(b".cld") || b == FRESHCLAM_DAT.as_bytes())
+            && fstatat(&dirfd, n.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW)
+                .is_ok_and(|st| is(&st, nix::libc::S_IFREG))
+    };
+    if !entries.iter().any(is_db) {
+        return Err(format!(
+            "{} holds no ClamAV database: not changing ownership there",
+            dir.display()
+        ));
+    }
     let mut out = Vec::new();
     let st = fstat(&dirfd).map_err(|e| e.to_string())?;
     if st.st_uid != uid || st.st_gid != gid {
@@ -66,7 +83,7 @@ pub fn fix_ownership(dir: &Path, uid: u32, gid: u32) -> Result<Vec<Action>, Stri
             result: r,
         });
     }
-    for name in names(&dirfd)? {
+    for name in entries {
         let fd = match openat(
             &dirfd,
             name.as_os_str(),
@@ -241,6 +258,24 @@ mod tests {
                 .is_ok()
         );
         assert!(!d.path().join("mirrors.dat").exists());
+    }
+
+    #[test]
+    fn ownership_untouched_where_there_is_no_database() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("SKIP ownership_untouched_where_there_is_no_database: needs root");
+            return;
+        }
+        // A DatabaseDirectory pointed at a system directory (say /etc).
+        let d = tempfile::tempdir().unwrap();
+        let etc = d.path().join("etc");
+        fs::create_dir(&etc).unwrap();
+        fs::write(etc.join("shadow"), "x").unwrap();
+        symlink("/nowhere", etc.join("daily.cvd")).unwrap();
+        let e = fix_ownership(&etc, 4242, 4343).unwrap_err();
+        assert!(e.contains("holds no ClamAV database"), "{e}");
+        assert_eq!(fs::metadata(etc.join("shadow")).unwrap().uid(), 0);
+        assert_eq!(fs::metadata(&etc).unwrap().uid(), 0);
     }
 
     #[test]
