@@ -51,6 +51,25 @@ fn show(n: &OsStr) -> String {
     n.to_string_lossy().into_owned()
 }
 
+/// Refuses a directory without a ClamAV database (`*.cvd`, `*.cld`) or freshclam.dat as a
+/// regular file in it: see [`fix_ownership`].
+fn require_database(dir: &Path, dirfd: &OwnedFd, entries: &[OsString]) -> Result<(), String> {
+    let is_db = |n: &OsString| {
+        let b = n.as_bytes();
+        (b.ends_with(b".cvd") || b.ends_with(b".cld") || b == FRESHCLAM_DAT.as_bytes())
+            && fstatat(dirfd, n.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW)
+                .is_ok_and(|st| is(&st, nix::libc::S_IFREG))
+    };
+    if entries.iter().any(is_db) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} holds no ClamAV database: changing nothing there",
+            dir.display()
+        ))
+    }
+}
+
 /// Gives the directory and every entry in it to `uid:gid`, skipping symlinks and hardlinked
 /// regular files (a hardlink to /etc/shadow planted by clamav must not become clamav's).
 ///
@@ -60,18 +79,7 @@ fn show(n: &OsStr) -> String {
 pub fn fix_ownership(dir: &Path, uid: u32, gid: u32) -> Result<Vec<Action>, String> {
     let dirfd = open_dir(dir)?;
     let entries = names(&dirfd)?;
-    let is_db = |n: &OsString| {
-        let b = n.as_bytes();
-        (b.ends_with(b".cvd") || b.ends_with(b".cld") || b == FRESHCLAM_DAT.as_bytes())
-            && fstatat(&dirfd, n.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW)
-                .is_ok_and(|st| is(&st, nix::libc::S_IFREG))
-    };
-    if !entries.iter().any(is_db) {
-        return Err(format!(
-            "{} holds no ClamAV database: not changing ownership there",
-            dir.display()
-        ));
-    }
+    require_database(dir, &dirfd, &entries)?;
     let mut out = Vec::new();
     let st = fstat(&dirfd).map_err(|e| e.to_string())?;
     if st.st_uid != uid || st.st_gid != gid {
@@ -148,8 +156,10 @@ pub fn fix_ownership(dir: &Path, uid: u32, gid: u32) -> Result<Vec<Action>, Stri
 /// Removes `tmp.*` directories a killed freshclam left behind, without following symlinks.
 pub fn remove_tmp_dirs(dir: &Path) -> Result<Vec<Action>, String> {
     let dirfd = open_dir(dir)?;
+    let entries = names(&dirfd)?;
+    require_database(dir, &dirfd, &entries)?;
     let mut out = Vec::new();
-    for name in names(&dirfd)? {
+    for name in entries {
         if !name.as_bytes().starts_with(b"tmp.") {
             continue;
         }
@@ -272,8 +282,11 @@ mod tests {
         fs::create_dir(&etc).unwrap();
         fs::write(etc.join("shadow"), "x").unwrap();
         symlink("/nowhere", etc.join("daily.cvd")).unwrap();
+        fs::create_dir(etc.join("tmp.keep")).unwrap();
         let e = fix_ownership(&etc, 4242, 4343).unwrap_err();
         assert!(e.contains("holds no ClamAV database"), "{e}");
+        assert!(remove_tmp_dirs(&etc).is_err());
+        assert!(etc.join("tmp.keep").exists());
         assert_eq!(fs::metadata(etc.join("shadow")).unwrap().uid(), 0);
         assert_eq!(fs::metadata(&etc).unwrap().uid(), 0);
     }
