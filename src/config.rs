@@ -57,6 +57,9 @@ impl Default for Config {
     }
 }
 
+/// Longest duration any key may set: one year.
+pub const MAX_SECS: u64 = 366 * 86400;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot open {path}: {source}")]
@@ -158,6 +161,20 @@ impl Config {
         if self.freshclam_timeout_secs == 0 || self.check_timeout_secs == 0 {
             return Err("timeouts must be at least 1 second".into());
         }
+        // Bounded so `now + duration` can neither overflow (a panic) nor wrap when cast to
+        // a signed time (rate_limit_secs = u64::MAX would have meant "no rate limit").
+        for (k, v) in [
+            ("rate_limit_secs", self.rate_limit_secs),
+            ("freshclam_timeout_secs", self.freshclam_timeout_secs),
+            ("kill_grace_secs", self.kill_grace_secs),
+            ("stop_timeout_secs", self.stop_timeout_secs),
+            ("check_timeout_secs", self.check_timeout_secs),
+            ("max_age_hours", self.max_age_hours.saturating_mul(3600)),
+        ] {
+            if v > MAX_SECS {
+                return Err(format!("{k} must not exceed one year"));
+            }
+        }
         if self.warning_lag == 0 {
             return Err("warning_lag must be at least 1".into());
         }
@@ -234,6 +251,22 @@ mod tests {
             Config::default()
         );
         assert_eq!(all.len(), 17);
+    }
+
+    #[test]
+    fn absurd_durations_refused() {
+        for bad in [
+            "rate_limit_secs = 18446744073709551615\n",
+            "freshclam_timeout_secs = 1000000000000\n",
+            "kill_grace_secs = 9223372036854775807\n",
+            "stop_timeout_secs = 40000000\n",
+            "check_timeout_secs = 40000000\n",
+            "max_age_hours = 9000\n",
+        ] {
+            let e = Config::parse(bad).unwrap_err();
+            assert!(e.contains("must not exceed one year"), "{bad}: {e}");
+        }
+        assert!(Config::parse("rate_limit_secs = 86400\nmax_age_hours = 8760\n").is_ok());
     }
 
     #[test]
