@@ -50,9 +50,20 @@ pub fn detect(paths: &Paths) -> (Mode, Option<PathBuf>) {
     if paths.cron_file.exists() {
         return (Mode::Cron, systemctl);
     }
-    if paths.systemd_is_pid1() && systemctl.is_some() && paths.unit_dirs.iter().any(|u| u.exists())
-    {
-        return (Mode::Systemd, systemctl);
+    if paths.systemd_is_pid1() {
+        // A masked unit (`systemctl mask`: a link to /dev/null) is a daemon the admin turned
+        // off: never stop or start it, and do not fall back to its init script either
+        // (systemd redirects that to the masked unit).
+        let masked = paths
+            .unit_dirs
+            .iter()
+            .any(|u| std::fs::read_link(u).is_ok_and(|t| t == std::path::Path::new("/dev/null")));
+        if masked {
+            return (Mode::None, systemctl);
+        }
+        if systemctl.is_some() && paths.unit_dirs.iter().any(|u| u.exists()) {
+            return (Mode::Systemd, systemctl);
+        }
     }
     if paths.init_script.is_file() {
         return (Mode::SysV, systemctl);
@@ -149,6 +160,13 @@ mod tests {
         fs::create_dir_all(p.systemctl[1].parent().unwrap()).unwrap();
         fs::write(&p.systemctl[1], "").unwrap();
         assert_eq!(detect(&p), (Mode::Systemd, Some(p.systemctl[1].clone())));
+        fs::create_dir_all(p.unit_dirs[2].parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink("/dev/null", &p.unit_dirs[2]).unwrap();
+        assert_eq!(
+            detect(&p).0,
+            Mode::None,
+            "masked: no daemon to stop or start"
+        );
         fs::create_dir_all(p.cron_file.parent().unwrap()).unwrap();
         fs::write(&p.cron_file, "").unwrap();
         assert_eq!(detect(&p).0, Mode::Cron);

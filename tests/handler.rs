@@ -279,6 +279,22 @@ fn cron_mode_touches_no_daemon() {
 }
 
 #[test]
+fn masked_unit_is_never_started() {
+    let fx = Fixture::new();
+    fx.systemd();
+    fs::create_dir_all(fx.p("etc/systemd/system")).unwrap();
+    std::os::unix::fs::symlink(
+        "/dev/null",
+        fx.p("etc/systemd/system/clamav-freshclam.service"),
+    )
+    .unwrap();
+    fx.cmd().args(["repair", "--wait"]).assert().success();
+    assert!(fx.service_calls().is_empty(), "{:?}", fx.service_calls());
+    assert!(fx.logged("event=repair-start mode=none"));
+    assert!(!fx.p("run/clamav-freshen/daemon-stopped").exists());
+}
+
+#[test]
 fn worker_sigterm_restarts_daemon() {
     let fx = Fixture::new();
     fx.mode("hang");
