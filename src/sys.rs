@@ -17,6 +17,7 @@ pub const LOCK_FD: RawFd = 3;
 pub fn sanitize_process() {
     reset_signals();
     reset_limits();
+    cloexec_from(3);
     umask(Mode::from_bits_truncate(0o022));
     let _ = std::env::set_current_dir("/");
     for fd in 0..=2 {
@@ -108,6 +109,37 @@ fn reset_limits() {
 pub fn secure_exec() -> bool {
     // SAFETY: getauxval only reads the auxiliary vector the kernel gave the process.
     unsafe { nix::libc::getauxval(nix::libc::AT_SECURE) != 0 }
+}
+
+/// Marks every inherited descriptor from `first` up close-on-exec, so nothing the caller
+/// left open reaches freshclam, systemctl or a daemon an init script starts. (The worker's
+/// lock on fd 3 is handed on explicitly, see [`detach_with_lock`].)
+fn cloexec_from(first: u32) {
+    use nix::libc;
+    // SAFETY: close_range with CLOSE_RANGE_CLOEXEC only changes descriptor flags.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if rc == 0 {
+        return;
+    }
+    // Kernels before 5.11: one by one.
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let fds: Vec<RawFd> = dir
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .filter(|fd| *fd >= first as RawFd)
+        .collect();
+    for fd in fds {
+        // SAFETY: F_SETFD on a number that may or may not still be open touches no memory.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
 }
 
 static STOP_SIGNAL: AtomicI32 = AtomicI32::new(0);

@@ -1069,6 +1069,34 @@ fn status_never_prints_control_characters_from_clamav_files() {
 }
 
 #[test]
+fn callers_open_descriptors_do_not_reach_children() {
+    // Descriptors a caller leaves open without close-on-exec must reach neither the
+    // detached worker's freshclam nor the one `repair --wait` runs.
+    let fx = Fixture::new();
+    fs::write(fx.p("fake/leak"), "").unwrap();
+    let run = |args: &str| {
+        let st = std::process::Command::new("/bin/sh")
+            .env_clear()
+            .env("CLAMAV_FRESHEN_TEST_ROOT", &fx.root)
+            .arg("-c")
+            .arg(format!("exec 7<\"$1\" 9<\"$1\"; exec \"$0\" {args}"))
+            .arg(BIN)
+            .arg(fx.p("fake/leak"))
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(st.success(), "{args}");
+    };
+    run("handle CRITICAL HARD 1");
+    fx.wait_repairs(1);
+    fx.mode("ok 102");
+    run("repair --wait");
+    assert_eq!(fx.runs(), 2);
+    let fds = fx.read("fake/freshclam.fds");
+    assert!(!fds.contains("fake/leak"), "{fds}");
+}
+
+#[test]
 fn worker_is_in_its_own_session_and_status_names_it() {
     let fx = Fixture::new();
     fx.mode("hang");
