@@ -67,7 +67,7 @@ fn reset_limits() {
     use nix::libc;
     const INF: libc::rlim_t = libc::RLIM_INFINITY;
     const MIB: libc::rlim_t = 1 << 20;
-    let table: [(libc::__rlimit_resource_t, libc::rlim_t, libc::rlim_t); 10] = [
+    let table: [(libc::__rlimit_resource_t, libc::rlim_t, libc::rlim_t); 11] = [
         (libc::RLIMIT_CPU, INF, INF),
         (libc::RLIMIT_FSIZE, INF, INF),
         (libc::RLIMIT_DATA, INF, INF),
@@ -78,6 +78,8 @@ fn reset_limits() {
         (libc::RLIMIT_NOFILE, 1024, 524_288),
         (libc::RLIMIT_MEMLOCK, 8 * MIB, 8 * MIB),
         (libc::RLIMIT_LOCKS, INF, INF),
+        // Counted per real uid: matters for a SysV daemon once it runs as clamav.
+        (libc::RLIMIT_NPROC, INF, INF),
     ];
     for (res, soft, hard) in table {
         let want = libc::rlimit {

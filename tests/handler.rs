@@ -1024,7 +1024,7 @@ fn callers_signals_and_limits_do_not_reach_the_repair() {
         .env_clear()
         .env("CLAMAV_FRESHEN_TEST_ROOT", &fx.root)
         .arg("-c")
-        .arg("trap '' CHLD TERM HUP INT; ulimit -S -f 0; ulimit -S -n 32; ulimit -S -t 100; exec \"$0\" repair --wait")
+        .arg("trap '' CHLD TERM HUP INT; ulimit -S -f 0; ulimit -S -n 32; ulimit -S -t 100; ulimit -S -p 5; exec \"$0\" repair --wait")
         .arg(BIN)
         .output()
         .unwrap();
@@ -1045,6 +1045,9 @@ fn callers_signals_and_limits_do_not_reach_the_repair() {
     // Standard signals 1..31 (glibc keeps its own real-time ones above).
     let ignored = u64::from_str_radix(ignored, 16).unwrap();
     assert_eq!(ignored & 0x7fff_ffff, 0, "ignored signals {ignored:x}");
+    let nproc = fx.read("fake/freshclam.nproc");
+    let (soft, hard) = nproc.trim().split_once(' ').unwrap();
+    assert_eq!(soft, hard, "process limit back at its hard limit");
     assert!(fx.daemon_active());
 }
 

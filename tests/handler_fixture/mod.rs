@@ -104,6 +104,7 @@ echo "run $$ $*" >> $F/freshclam.runs
 echo "env $(env | sort | tr '\n' ' ')" >> $F/freshclam.env
 ls -l /proc/$$/fd >> $F/freshclam.fds 2>&1
 echo "$(ulimit -f) $(ulimit -n) $(ulimit -t) $(grep SigIgn /proc/$$/status | cut -f2)" >> $F/freshclam.limits
+echo "$(ulimit -S -p) $(ulimit -H -p)" >> $F/freshclam.nproc
 read mode arg < $F/freshclam.mode
 case "$mode" in
   ok) echo "daily.cvd updated (version: $arg)"
