@@ -152,6 +152,9 @@ pub fn main(args: Vec<OsString>) -> i32 {
             return refuse(&audit, &reason);
         }
     };
+    if matches!(cli.command, Command::Handle { .. } | Command::Heal) {
+        sys::ignore_job_control();
+    }
     let owner = if paths.root.is_some() {
         nix::unistd::geteuid().as_raw()
     } else {

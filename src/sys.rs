@@ -144,6 +144,17 @@ fn cloexec_from(first: u32) {
     }
 }
 
+/// For the commands the monitoring user may run through sudo (which relays SIGTSTP): a
+/// caller must not be able to suspend us while we hold the repair lock, which would make
+/// every later run believe a repair is going on.
+pub fn ignore_job_control() {
+    use nix::libc;
+    for sig in [libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU] {
+        // SAFETY: installing SIG_IGN runs no code of ours in signal context.
+        unsafe { libc::signal(sig, libc::SIG_IGN) };
+    }
+}
+
 static STOP_SIGNAL: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn on_stop_signal(sig: nix::libc::c_int) {

@@ -1100,6 +1100,39 @@ fn callers_open_descriptors_do_not_reach_children() {
 }
 
 #[test]
+fn sudo_reachable_commands_cannot_be_suspended() {
+    // sudo relays SIGTSTP from its (unprivileged) caller; a suspended `handle` holding the
+    // repair lock would block every repair. `heal` waits for DNS here: time to send it.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let fx = Fixture::with_config(&format!(
+        "check_timeout_secs = 2\ncheck_dns_server = \"127.0.0.1:{port}\"\n"
+    ));
+    let mut child = fx
+        .std_cmd()
+        .arg("heal")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTSTP).unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    let st = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if Instant::now() > until {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = child.wait();
+            panic!("heal was suspended by SIGTSTP");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(st.code(), Some(3), "DNS silent: UNKNOWN");
+}
+
+#[test]
 fn worker_is_in_its_own_session_and_status_names_it() {
     let fx = Fixture::new();
     fx.mode("hang");
