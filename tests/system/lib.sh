@@ -124,10 +124,10 @@ _entered_pids() {
 }
 
 # ------------------------------------------------------------------ create
-# ct_create NAME SUITE [DEB]: a fresh tree from the prepared image of SUITE, set up for
+# ct_create NAME SUITE [DEB...]: a fresh tree from the prepared image of SUITE, set up for
 # the tests: offline DNS/mirror, freshclam pointed at them, test databases, helper tools.
 ct_create() {
-    local name=$1 suite=$2 deb=${3:-} tarball root t0 testdb
+    local name=$1 suite=$2 deb=${3:-} tarball root t0 testdb d
     t0=$(st_now)
     [[ $name =~ ^[a-z0-9][a-z0-9-]{0,40}$ ]] || st_die "bad machine name $name"
     testdb=$(st_testdb) || st_die "no test databases (CLAMAV_TESTDB)"
@@ -139,7 +139,8 @@ ct_create() {
     mkdir "$root"
     tar -C "$root" --numeric-owner --xattrs --xattrs-include='*' --zstd -xf "$tarball"
     _ct_setup_tree "$name" "$suite" "$testdb"
-    if [[ -n $deb ]]; then mkdir -p "$root/root/debs"; cp "$deb" "$root/root/debs/"; fi
+    mkdir -p "$root/root/debs"
+    for d in "${@:3}"; do if [[ -n $d ]]; then cp "$d" "$root/root/debs/"; fi; done
     st_note "created $name ($suite) in $(st_since "$t0") s"
 }
 
@@ -346,7 +347,7 @@ st_cleanup() {
     done
     # image builds (also those started in a subshell: same $$)
     for d in "${ST_BUILD_DIRS[@]}" "$ST_CACHE"/build-*."$$"; do _rm_tree "$d"; done
-    rm -f "$ST_RUN/report"
+    rm -rf "$ST_RUN/report" "$ST_RUN/deb2"
     rmdir "$ST_MACHINES" "$ST_RUN" "$ST_WORK" 2>/dev/null
     for d in $(_cg_dirs x 2>/dev/null); do rmdir "${d%/*}" 2>/dev/null; done
     exit "$rc"
@@ -389,7 +390,7 @@ st_test() {
     out=$ST_RUN/test.$$.out
     mkdir -p "$ST_RUN"
     set +e
-    ( set -eE -o pipefail; trap 'echo "#   error: line $LINENO: $BASH_COMMAND (rc=$?)" >&2' ERR; "$fn" "$ct" "$@" ) >"$out" 2>&1
+    ( set -eE -o pipefail; trap 'rc_=$?; [ -n "${ST_ERR_SEEN:-}" ] || echo "#   error: line $LINENO: $BASH_COMMAND (rc=$rc_)" >&2; ST_ERR_SEEN=1' ERR; "$fn" "$ct" "$@" ) >"$out" 2>&1
     rc=$?
     set -e
     secs=$(st_since "$t0")
@@ -421,7 +422,7 @@ st_diag() {
         echo "--- journalctl -t clamav-freshen (tail)"
         T=20 ct_exec "$ct" journalctl -q --no-pager -o short-precise -t clamav-freshen -n 25
         echo "--- journal (tail)"
-        T=20 ct_exec "$ct" journalctl -q --no-pager -o short-precise -n 40
+        T=20 ct_exec "$ct" journalctl -q --no-pager -o short-precise -n 25
     } 2>&1 | sed 's/^/  # /'
     return 0
 }
@@ -442,3 +443,100 @@ st_summary_tables() {
         printf '# %-58s | %-8s | %-4s | %7s\n' "${name#fault: }" "$rel" "$res" "$secs"
     done
 }
+
+# ------------------------------------------------------------------ package helpers
+ST_NAGIOS_OBJ=/etc/nagios4/conf.d/clamav-freshen.cfg
+ST_HANDLER_CONF=/etc/clamav-freshen/clamav-freshen.toml
+
+# pkg_install CT DEB_BASENAME: apt-get install ./DEB inside, offline (no apt lists, no
+# network: a dependency missing from the image fails here, it is not fetched).
+# The output is left in /root/apt-last.log (and on stdout).
+pkg_install() {
+    local ct=$1 deb=$2
+    T=300 ct_sh "$ct" 'apt-get install -y /root/debs/"$1" >/root/apt-last.log 2>&1; rc=$?; cat /root/apt-last.log; exit $rc' sh "$deb"
+}
+
+# nagios_healthy CT: the configuration is valid and nagios4 runs.
+nagios_healthy() {
+    local ct=$1 out
+    if ! out=$(ct_exec "$ct" nagios4 -v /etc/nagios4/nagios.cfg 2>&1); then
+        echo "nagios4 -v failed:"; printf '%s\n' "$out" | grep -iE -A2 'error|warning' | head -n 20
+        return 1
+    fi
+    if ! ct_exec "$ct" systemctl is-active --quiet nagios4.service; then
+        echo "nagios4 is not running:"; ct_exec "$ct" systemctl status --no-pager -n 10 nagios4.service || true
+        return 1
+    fi
+}
+
+# svc CT FIELD...: fields of the "ClamAV signatures" service from status.dat.
+svc() { local ct=$1; shift; ct_exec "$ct" systest svc "$@"; }
+
+# audit_since CT EPOCH: the handler's audit lines (journal ident clamav-freshen) since EPOCH.
+audit_since() { ct_exec "$1" journalctl -q --no-pager -o cat -t clamav-freshen --since "@$2"; }
+
+# worker_idle CT: no clamav-freshen process (handler or detached worker) is running.
+worker_idle() { ! ct_exec "$1" pgrep -x clamav-freshen >/dev/null; }
+
+# set_handler_config CT [LINE...]: the shipped configuration plus LINEs (every key is
+# commented at its default there, so appending cannot duplicate a key).
+set_handler_config() {
+    local ct=$1; shift
+    ct_sh "$ct" '
+        f=/etc/clamav-freshen/clamav-freshen.toml
+        [ -f /root/clamav-freshen.toml.orig ] || cp -p "$f" /root/clamav-freshen.toml.orig
+        cp -p /root/clamav-freshen.toml.orig "$f"
+        for l in "$@"; do printf "%s\n" "$l" >>"$f"; done
+        chown root:root "$f"; chmod 0644 "$f"' sh "$@"
+}
+restore_handler_config() {
+    ct_sh "$1" 'if [ -f /root/clamav-freshen.toml.orig ]; then cp -p /root/clamav-freshen.toml.orig /etc/clamav-freshen/clamav-freshen.toml; rm -f /root/clamav-freshen.toml.orig; fi'
+}
+
+# Back to a clean slate between tests: no worker running, database main 1 / daily 3,
+# mirror in sync, daemon up, the handler's rate-limit state and markers gone.
+st_reset() {
+    local ct=$1
+    wait_for 120 "no clamav-freshen worker running" worker_idle "$ct" || true
+    ct_sh "$ct" 'rm -f /etc/cron.d/clamav-freshclam; rm -rf /var/lib/clamav-freshen/* /run/clamav-freshen/*' || true
+    ct_exec "$ct" systest reset
+}
+
+# Make Nagios check "ClamAV signatures" every 6 s and retry every 3 s (the shipped
+# 15/5 minutes would make the loop test last half an hour). Fractional intervals are
+# fine for Nagios 4 (interval_length stays 60, so no other service changes). The
+# installed object file is edited in place and restored by nagios_normal_intervals.
+nagios_fast_intervals() {
+    local ct=$1
+    ct_sh "$ct" '
+        f=/etc/nagios4/conf.d/clamav-freshen.cfg
+        [ -f /root/nagios-obj.orig ] || cp -p "$f" /root/nagios-obj.orig
+        sed -i -E "s/^([[:space:]]*check_interval[[:space:]]+).*/\10.1/; s/^([[:space:]]*retry_interval[[:space:]]+).*/\10.05/" "$f"
+        grep -qE "^[[:space:]]*check_interval[[:space:]]+0.1" "$f" || sed -i "/service_description/a\    check_interval 0.1" "$f"
+        grep -qE "^[[:space:]]*retry_interval[[:space:]]+0.05" "$f" || sed -i "/service_description/a\    retry_interval 0.05" "$f"
+        nagios4 -v /etc/nagios4/nagios.cfg >/dev/null && systemctl reload nagios4.service'
+}
+nagios_normal_intervals() {
+    ct_sh "$1" '
+        if [ -f /root/nagios-obj.orig ]; then
+            cp -p /root/nagios-obj.orig /etc/nagios4/conf.d/clamav-freshen.cfg; rm -f /root/nagios-obj.orig
+            nagios4 -v /etc/nagios4/nagios.cfg >/dev/null && systemctl reload nagios4.service
+        fi'
+}
+
+# svc_ok_after CT EPOCH: the service was checked after EPOCH and is OK.
+svc_ok_after() {
+    local out lc st
+    out=$(svc "$1" last_check current_state) || return 1
+    lc=$(sed -n 1p <<<"$out"); st=$(sed -n 2p <<<"$out")
+    [[ $lc =~ ^[0-9]+$ && $lc -ge $2 && $st = 0 ]]
+}
+svc_state_after() {  # svc_state_after CT EPOCH STATE
+    local out lc st
+    out=$(svc "$1" last_check current_state) || return 1
+    lc=$(sed -n 1p <<<"$out"); st=$(sed -n 2p <<<"$out")
+    [[ $lc =~ ^[0-9]+$ && $lc -ge $2 && $st = "$3" ]]
+}
+
+daily_is() { [[ $(ct_exec "$1" systest local-daily 2>/dev/null) = "$2" ]]; }
+daemon_active() { ct_exec "$1" systemctl is-active --quiet clamav-freshclam.service; }

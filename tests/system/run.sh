@@ -65,6 +65,9 @@ if ! ST_TESTDB=$(st_testdb); then
     exit 0
 fi
 
+mkdir -p "$ST_RUN"; : >"$ST_RUN/report"
+st_trap
+
 if [[ -z $deb ]]; then
     deb=$(ls -t "$ST_REPO"/target/debian/clamav-freshen_*.deb 2>/dev/null | head -n 1 || true)
 fi
@@ -72,21 +75,33 @@ if [[ -n $deb ]]; then
     deb=$(realpath "$deb")
     [[ -f $deb ]] || st_die "no such .deb: $deb"
     st_note "package under test: $deb ($(dpkg-deb -f "$deb" Version))"
+    ST_DEB_BASE=$(basename "$deb")
+    if [[ -z $deb2 ]]; then
+        # a newer build for the upgrade test: the same package, version bumped
+        v=$(dpkg-deb -f "$deb" Version)
+        mkdir -p "$ST_RUN/deb2"
+        rm -rf "$ST_RUN/deb2/tree"
+        dpkg-deb -R "$deb" "$ST_RUN/deb2/tree"
+        sed -i "s/^Version: .*/Version: $v+systest2/" "$ST_RUN/deb2/tree/DEBIAN/control"
+        deb2=$ST_RUN/deb2/clamav-freshen_${v}+systest2_$(dpkg-deb -f "$deb" Architecture).deb
+        dpkg-deb -b -Zxz "$ST_RUN/deb2/tree" "$deb2" >/dev/null
+        rm -rf "$ST_RUN/deb2/tree"
+    fi
+    deb2=$(realpath "$deb2")
+    st_note "upgrade target: $deb2 ($(dpkg-deb -f "$deb2" Version))"
 else
     echo "# SKIP: no .deb (build one: cargo deb; or pass --deb): only the rig tests run"
 fi
 
-mkdir -p "$ST_RUN"; : >"$ST_RUN/report"
-st_trap
 
 has_group() { [[ ,$groups, == *,$1,* ]]; }
 
 # A container that failed to come up is one failed test, and the run goes on.
 boot_container() {
-    local rel=$1 ct=$2 deb=$3 out
+    local rel=$1 ct=$2 deb=$3 deb2=${4:-} out
     ST_CONTAINERS+=("$ct")
     out=$ST_RUN/boot.$$.out
-    if ( ct_create "$ct" "$rel" "$deb" && ct_start "$ct" ) 2>"$out"; then
+    if ( ct_create "$ct" "$rel" "$deb" "$deb2" && ct_start "$ct" ) 2>"$out"; then
         if [[ ${SYSTEST_VERBOSE:-0} = 1 ]]; then cat "$out" >&2; else grep -E 'built|booted' "$out" >&2 || true; fi
         rm -f "$out"; return 0
     fi
@@ -104,7 +119,7 @@ skip_group() {  # skip_group REL GROUP REASON
 
 run_release() {
     local rel=$1 deb=$2 deb2=$3 ct=cfs-$1
-    if boot_container "$rel" "$ct" "$deb"; then
+    if boot_container "$rel" "$ct" "$deb" "$deb2"; then
         if has_group rig; then group_rig "$rel" "$ct"; fi
         if [[ -n $deb ]]; then
             # one container for the chain install -> privilege -> loop -> faults ->
