@@ -385,7 +385,7 @@ check() {  # check DESCRIPTION CMD...: CMD must succeed
 # errexit; print "ok - RELEASE: NAME" or "not ok" with the container's diagnostics.
 ST_CURRENT_LOG=
 st_test() {
-    local rel=$1 ct=$2 tname=$3 fn=$4 rc t0 secs out; shift 4
+    local rel=$1 ct=$2 tname=$3 fn=$4 rc t0 secs out outcome; shift 4
     t0=$(st_now)
     out=$ST_RUN/test.$$.out
     mkdir -p "$ST_RUN"
@@ -394,14 +394,16 @@ st_test() {
     rc=$?
     set -e
     secs=$(st_since "$t0")
+    # a test may name its outcome for the summary table: "#   outcome: TEXT"
+    outcome=$(sed -n 's/^#   outcome: //p' "$out" | tail -n 1 | tr '|' '/')
     case $rc in
         0)  echo "ok - $rel: $tname (${secs}s)"; ST_PASSED=$((ST_PASSED + 1))
-            ST_RESULTS+=("$rel|$tname|pass|$secs")
+            ST_RESULTS+=("$rel|$tname|pass${outcome:+: $outcome}|$secs")
             if [[ ${SYSTEST_VERBOSE:-0} = 1 ]]; then sed 's/^/  /' "$out"; fi ;;
         77) echo "ok - $rel: $tname # SKIP $(grep -m1 'SKIP:' "$out" | sed 's/.*SKIP: //')"; ST_SKIPPED=$((ST_SKIPPED + 1))
             ST_RESULTS+=("$rel|$tname|skip|$secs") ;;
         *)  echo "not ok - $rel: $tname (${secs}s)"; ST_FAILED=$((ST_FAILED + 1))
-            ST_RESULTS+=("$rel|$tname|FAIL|$secs")
+            ST_RESULTS+=("$rel|$tname|FAIL${outcome:+: $outcome}|$secs")
             sed 's/^/  /' "$out" | tail -n 60
             st_diag "$ct" ;;
     esac
@@ -428,6 +430,7 @@ st_diag() {
 }
 
 st_report_line() { echo "#   report: $*" >&2; }
+st_outcome() { echo "#   outcome: $*" >&2; }
 
 # Summary table of the fault tests (issue 6): fault, release, outcome, seconds.
 st_summary_tables() {
@@ -437,10 +440,10 @@ st_summary_tables() {
         [[ $name == fault:* ]] || continue
         if ((printed == 0)); then
             echo "# ---- faults"
-            printf '# %-58s | %-8s | %-4s | %7s\n' "fault" "release" "outcome" "seconds"
+            printf '# %-44s | %-8s | %7s | %s\n' "fault" "release" "seconds" "result: outcome"
             printed=1
         fi
-        printf '# %-58s | %-8s | %-4s | %7s\n' "${name#fault: }" "$rel" "$res" "$secs"
+        printf '# %-44s | %-8s | %7s | %s\n' "${name#fault: }" "$rel" "$secs" "$res"
     done
 }
 
