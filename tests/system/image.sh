@@ -91,8 +91,9 @@ image_prepared() {
     local suite=$1 deb=${2:-} base arch pkgs key tarball
     base=$(image_base "$suite") || return 1
     arch=$(image_arch)
-    pkgs="$ST_PREP_PKGS $(deb_dep_pkgs "$deb")"
-    # dependencies on ourselves/those the image already has are harmless duplicates
+    # the .deb's dependencies that the base lacks (so that e.g. libc6 does not change
+    # the key), plus ours
+    pkgs="$ST_PREP_PKGS $(comm -23 <(deb_dep_pkgs "$deb" | tr ' ' '\n' | sed '/^$/d' | sort -u) <(_installed_in "$base"))"
     pkgs=$(printf '%s\n' $pkgs | grep -vx 'clamav-freshen' | sort -u | tr '\n' ' ')
     key=$(_file_key "$suite" "$arch" "$base" "$pkgs")
     tarball=$ST_CACHE/prep-$suite-$arch-$key.tar.zst
@@ -102,6 +103,12 @@ image_prepared() {
         _build_prepared "$suite" "$base" "$tarball" "$pkgs"
     ) 9>"$ST_CACHE/.prep-$suite.lock" || return 1
     echo "$tarball"
+}
+
+# Packages installed in an image tarball.
+_installed_in() {
+    tar --zstd -xOf "$1" ./var/lib/dpkg/status 2>/dev/null |
+        awk '/^Package: /{p=$2} /^Status: install ok installed/{print p}' | sort -u
 }
 
 _build_prepared() {
@@ -141,6 +148,8 @@ _build_prepared() {
     rm -rf "$b"/var/lib/apt/lists/* "$b"/var/cache/apt/*.bin
     _tar_tree "$b" "$tarball"
     _rm_tree "$b"
+    # older prepared images of this suite are dead weight
+    find "$ST_CACHE" -maxdepth 1 -name "prep-$suite-*.tar.zst" ! -path "$tarball" -delete
     st_note "prepared image $suite built in $((SECONDS - t0)) s"
 }
 

@@ -390,7 +390,7 @@ st_test() {
     out=$ST_RUN/test.$$.out
     mkdir -p "$ST_RUN"
     set +e
-    ( set -eE -o pipefail; trap 'rc_=$?; [ -n "${ST_ERR_SEEN:-}" ] || echo "#   error: line $LINENO: $BASH_COMMAND (rc=$rc_)" >&2; ST_ERR_SEEN=1' ERR; "$fn" "$ct" "$@" ) >"$out" 2>&1
+    ( set -eE -o pipefail; trap 'rc_=$?; [ -n "${ST_ERR_SEEN:-}" ] || echo "#   error: rc=$rc_: $BASH_COMMAND; in ${FUNCNAME[*]} at lines ${BASH_LINENO[*]}" >&2; ST_ERR_SEEN=1' ERR; "$fn" "$ct" "$@" ) >"$out" 2>&1
     rc=$?
     set -e
     secs=$(st_since "$t0")

@@ -87,7 +87,7 @@ f_daemon_stopped_sigstop() {
     local ct=$1 t0 pid s e newpid
     t0=$(fault_begin "$ct" "${F_CONF[@]}")
     pid=$(ct_exec "$ct" systemctl show -p MainPID --value clamav-freshclam.service)
-    ct_exec "$ct" kill -STOP "$pid"
+    ct_exec "$ct" /bin/kill -STOP "$pid"
     [[ $(ct_exec "$ct" sh -c "sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' /proc/$pid/status") = T ]] || fail "daemon not stopped (SIGSTOP)"
     ct_exec "$ct" systest publish 6
     s=$(st_now)
@@ -198,7 +198,7 @@ f_mirror_unreachable() {
     wait_repair "$ct" "$t0" 120 || { show_audit "$ct" "$t0"; fail "no repair"; }
     st_outcome "$(outcome_of "$ct" "$t0")"
     audit_since "$ct" "$t0" | grep -E 'event=freshclam ' || fail "no freshclam run audited"
-    audit_since "$ct" "$t0" | grep -E 'event=freshclam ' | grep -qE '(rc|exit|code|status)="?[1-9]' || fail "freshclam's failure code not audited"
+    audit_since "$ct" "$t0" | grep -E 'event=freshclam ' | grep -qE '(exit |rc=|code=)[1-9]' || fail "freshclam's failure code not audited"
     audit_has "$ct" "$t0" 'event=repair-end .*outcome="?failed' || fail "outcome failed not audited"
     check "daemon active" daemon_active "$ct"
     sleep 1; t1=$(date +%s)
@@ -275,11 +275,11 @@ worker_mid_repair() {
 
 f_worker_sigterm() {
     local ct=$1 t0 w
-    t0=$(fault_begin "$ct" "rate_limit_secs = 0" "freshclam_timeout_secs = 120" "kill_grace_secs = 5" "stop_timeout_secs = 10")
+    t0=$(fault_begin "$ct" "rate_limit_secs = 0" "freshclam_timeout_secs = 60" "kill_grace_secs = 5" "stop_timeout_secs = 10")
     w=$(worker_mid_repair "$ct")
     [[ -n $w ]] || fail "no worker process"
     echo "worker pid $w: SIGTERM"
-    ct_exec "$ct" kill -TERM "$w"
+    ct_exec "$ct" /bin/kill -TERM "$w"
     wait_for 40 "the worker to exit" ct_sh "$ct" "! test -e /proc/$w" || fail "worker $w still running 40 s after SIGTERM"
     # the daemon was started before the worker exited: it is active right now
     check "daemon active when the worker is gone" daemon_active "$ct"
@@ -294,11 +294,11 @@ f_worker_sigterm() {
 
 f_worker_sigkill() {
     local ct=$1 t0 w t1
-    t0=$(fault_begin "$ct" "rate_limit_secs = 0" "freshclam_timeout_secs = 120" "kill_grace_secs = 5" "stop_timeout_secs = 10")
+    t0=$(fault_begin "$ct" "rate_limit_secs = 0" "freshclam_timeout_secs = 60" "kill_grace_secs = 5" "stop_timeout_secs = 10")
     w=$(worker_mid_repair "$ct")
     [[ -n $w ]] || fail "no worker process"
     echo "worker pid $w: SIGKILL"
-    ct_exec "$ct" kill -KILL "$w"
+    ct_exec "$ct" /bin/kill -KILL "$w"
     wait_for 20 "the worker gone" ct_sh "$ct" "! test -e /proc/$w" || fail "worker survived SIGKILL"
     # drop the hanging connection: the orphaned freshclam then fails and exits (it would
     # hold the log lock the daemon needs)
@@ -347,7 +347,7 @@ f_fifty() {
     wait_repair "$ct" "$t0" 120 || { show_audit "$ct" "$t0"; fail "no repair"; }
     sleep 2
     n=$(audit_count "$ct" "$t0" 'event=freshclam ')
-    g=$(ct_exec "$ct" grep -c 'GET /daily.cvd' /var/log/systest-mirror.log || true)
+    g=$(ct_exec "$ct" grep -cE '^[0-9]+ GET /daily.cvd ' /var/log/systest-mirror.log || true)
     echo "freshclam runs audited: $n; daily.cvd downloads: $g; repair-start: $(audit_count "$ct" "$t0" 'event=repair-start')"
     st_outcome "$n freshclam run(s)"
     [[ $n = 1 ]] || fail "$n freshclam runs for 50 simultaneous calls (want 1)"
@@ -379,23 +379,30 @@ f_cron_mode() {
     fault_end "$ct"
 }
 
+# SYSTEST_FAULTS=REGEX runs only the faults whose name matches (for debugging).
+fault_test() {
+    local rel=$1 ct=$2 name=$3 fn=$4
+    if [[ -n ${SYSTEST_FAULTS:-} && ! $name =~ $SYSTEST_FAULTS ]]; then return 0; fi
+    st_test "$rel" "$ct" "fault: $name" "$fn"
+}
+
 group_faults() {
     local rel=$1 ct=$2
     ct_exec "$ct" systest nagios-cmd "DISABLE_SVC_EVENT_HANDLER;localhost;ClamAV signatures" || true
     ct_exec "$ct" systest nagios-cmd "DISABLE_SVC_CHECK;localhost;ClamAV signatures" || true
-    st_test "$rel" "$ct" "fault: daemon SIGKILLed and left dead" f_daemon_killed
-    st_test "$rel" "$ct" "fault: daemon hung (SIGSTOP)" f_daemon_stopped_sigstop
-    st_test "$rel" "$ct" "fault: mirror accepts and never answers" f_mirror_hangs
-    st_test "$rel" "$ct" "fault: mirror 429 + Retry-After" f_mirror_429
-    st_test "$rel" "$ct" "fault: mirror 403" f_mirror_403
-    st_test "$rel" "$ct" "fault: mirror unreachable" f_mirror_unreachable
-    st_test "$rel" "$ct" "fault: DB files owned by root" f_root_owned
-    st_test "$rel" "$ct" "fault: symlink planted by clamav" f_symlink
-    st_test "$rel" "$ct" "fault: worker SIGTERMed mid-repair" f_worker_sigterm
-    st_test "$rel" "$ct" "fault: worker SIGKILLed mid-repair" f_worker_sigkill
-    st_test "$rel" "$ct" "fault: journald stopped" f_journald_stopped
-    st_test "$rel" "$ct" "fault: 50 simultaneous handle CRITICAL SOFT 1" f_fifty
-    st_test "$rel" "$ct" "fault: freshclam in cron mode" f_cron_mode
+    fault_test "$rel" "$ct" "daemon SIGKILLed and left dead" f_daemon_killed
+    fault_test "$rel" "$ct" "daemon hung (SIGSTOP)" f_daemon_stopped_sigstop
+    fault_test "$rel" "$ct" "mirror accepts and never answers" f_mirror_hangs
+    fault_test "$rel" "$ct" "mirror 429 + Retry-After" f_mirror_429
+    fault_test "$rel" "$ct" "mirror 403" f_mirror_403
+    fault_test "$rel" "$ct" "mirror unreachable" f_mirror_unreachable
+    fault_test "$rel" "$ct" "DB files owned by root" f_root_owned
+    fault_test "$rel" "$ct" "symlink planted by clamav" f_symlink
+    fault_test "$rel" "$ct" "worker SIGTERMed mid-repair" f_worker_sigterm
+    fault_test "$rel" "$ct" "worker SIGKILLed mid-repair" f_worker_sigkill
+    fault_test "$rel" "$ct" "journald stopped" f_journald_stopped
+    fault_test "$rel" "$ct" "50 simultaneous handle CRITICAL SOFT 1" f_fifty
+    fault_test "$rel" "$ct" "freshclam in cron mode" f_cron_mode
     st_reset "$ct" >/dev/null 2>&1 || true
     restore_handler_config "$ct" || true
     ct_exec "$ct" systest nagios-cmd "ENABLE_SVC_CHECK;localhost;ClamAV signatures" || true

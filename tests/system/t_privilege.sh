@@ -29,6 +29,7 @@ t_sudo_allowed() {
     awk -v e="$e" 'BEGIN{exit !(e < 5)}' || fail "the handler took ${e}s to return (must detach)"
     wait_for 90 "the repair to finish" worker_idle "$ct" || fail "worker still running after 90 s"
     audit_since "$ct" "$t0" | grep -E 'event=' | head -n 30
+    audit_since "$ct" "$t0" | grep -q 'event=invoke caller=sudo:nagios' || fail "the sudo caller is not audited (event=invoke caller=sudo:nagios)"
     audit_since "$ct" "$t0" | grep -q 'event=decision' || fail "no audit line (event=decision) for the handle call"
     check "daemon active after the repair" daemon_active "$ct"
     ct_exec "$ct" journalctl -q --no-pager -o cat -t sudo --since "@$t0" | grep -q 'COMMAND=/usr/sbin/clamav-freshen handle CRITICAL HARD 3' ||

@@ -34,7 +34,12 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     def log_request(self, code="-", size="-"):
         with open(LOG, "a") as f:
             f.write(f"{int(time.time())} {self.command} {self.path} {code}\n")
-        super().log_request(code, size)
+
+    def log_message(self, format, *args):
+        # Not to stderr: that is the journal, and the "journald stopped" fault closes it
+        # (a write error there would abort the request with an empty answer).
+        with open(LOG, "a") as f:
+            f.write(f"{int(time.time())} # {format % args}\n")
 
     def _fault(self):
         m = mode() or ["ok"]
