@@ -187,6 +187,10 @@ MaxAttempts 1
 ConnectTimeout 5
 EOF
 
+    # status.dat every second instead of every 10 s: the tests read it after forced
+    # checks (test-only; nothing of the package depends on it)
+    sed -i 's/^status_update_interval=.*/status_update_interval=1/' "$root/etc/nagios4/nagios.cfg"
+
     install -m 0755 "$ST_DIR/files/mirror.py" "$root/usr/local/lib/systest-mirror.py"
     install -m 0755 "$ST_DIR/files/systest" "$root/usr/local/sbin/systest"
     cat >"$root/etc/systemd/system/systest-mirror.service" <<'EOF'

@@ -217,7 +217,7 @@ f_root_owned() {
     t0=$(fault_begin "$ct" "${F_CONF[@]}")
     ct_exec "$ct" systemctl stop clamav-freshclam.service
     ct_exec "$ct" chown root:root /var/lib/clamav/main.cvd /var/lib/clamav/daily.cvd /var/lib/clamav/freshclam.dat
-    ct_exec "$ct" systemctl start clamav-freshclam.service
+    ct_exec "$ct" systest daemon-start
     ct_exec "$ct" systest publish 6
     handle "$ct" CRITICAL HARD 3 || fail "handle exited $?"
     wait_repair "$ct" "$t0" 120 || { show_audit "$ct" "$t0"; fail "no repair"; }
