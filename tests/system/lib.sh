@@ -197,6 +197,8 @@ EOF
 [Unit]
 Description=system test: local ClamAV mirror on 127.0.0.1:8001
 Before=clamav-freshclam.service nagios4.service
+# every test restarts it: no start rate limit
+StartLimitIntervalSec=0
 [Service]
 ExecStart=/usr/bin/python3 /usr/local/lib/systest-mirror.py 127.0.0.1 8001 /srv/systest/mirror /etc/systest/mirror-mode
 [Install]
@@ -206,6 +208,7 @@ EOF
 [Unit]
 Description=system test: DNS TXT current.cvd.clamav.net on 127.0.0.2:53
 Before=clamav-freshclam.service nagios4.service
+StartLimitIntervalSec=0
 After=network.target
 [Service]
 # the record's time must be current (freshclam ignores records older than 12 h)
@@ -351,7 +354,7 @@ st_cleanup() {
     done
     # image builds (also those started in a subshell: same $$)
     for d in "${ST_BUILD_DIRS[@]}" "$ST_CACHE"/build-*."$$"; do _rm_tree "$d"; done
-    rm -rf "$ST_RUN/report" "$ST_RUN/deb2"
+    rm -rf "$ST_RUN/report" "$ST_RUN/deb2" "$ST_RUN"/*."$$".out
     rmdir "$ST_MACHINES" "$ST_RUN" "$ST_WORK" 2>/dev/null
     for d in $(_cg_dirs x 2>/dev/null); do rmdir "${d%/*}" 2>/dev/null; done
     exit "$rc"
