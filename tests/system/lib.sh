@@ -175,7 +175,7 @@ _ct_setup_tree() {
     local conf=$root/etc/clamav/freshclam.conf k
     [[ -f $conf ]] || st_die "$name: no $conf in the image"
     for k in DatabaseMirror PrivateMirror ScriptedUpdates Bytecode MaxAttempts ConnectTimeout DNSDatabaseInfo; do
-        sed -i "/^[[:space:]]*$k[[:space:]]/d" "$conf"
+        sed -i "/^[[:space:]]*${k}[[:space:]]/d" "$conf"
     done
     cat >>"$conf" <<'EOF'
 # system test: local mirror and DNS TXT server inside the container
@@ -390,7 +390,6 @@ check() {  # check DESCRIPTION CMD...: CMD must succeed
 
 # st_test RELEASE CONTAINER NAME FUNCTION [ARGS...]: run FUNCTION in a subshell with
 # errexit; print "ok - RELEASE: NAME" or "not ok" with the container's diagnostics.
-ST_CURRENT_LOG=
 st_test() {
     local rel=$1 ct=$2 tname=$3 fn=$4 rc t0 secs out outcome; shift 4
     t0=$(st_now)

@@ -21,7 +21,7 @@ t_remove() {
 }
 
 t_purge() {
-    local ct=$1 out left p sf
+    local ct=$1 out left p
     out=$(T=300 ct_exec "$ct" apt-get purge -y clamav-freshen 2>&1) || { printf '%s\n' "$out" | tail; fail "apt-get purge failed"; }
     printf '%s\n' "$out" | grep -E '^clamav-freshen' || true
     ! ct_exec "$ct" dpkg-query -W clamav-freshen >/dev/null 2>&1 || fail "dpkg still knows clamav-freshen"
@@ -38,7 +38,6 @@ t_purge() {
     check "nagios4 -v valid and running" nagios_healthy "$ct"
     # Nagios no longer has our objects (after a reload, at the latest)
     ct_exec "$ct" systemctl reload nagios4.service
-    sf=$(ct_exec "$ct" systest status-file)
     wait_for 30 "our service gone from Nagios" ct_sh "$ct" '! grep -qE "service_description[[:space:]]*=?[[:space:]]*ClamAV signatures" /var/lib/nagios4/objects.cache' ||
         fail "Nagios still has 'ClamAV signatures' after purge"
     check "nagios4 running after the reload" nagios_healthy "$ct"
