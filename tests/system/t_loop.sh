@@ -50,6 +50,8 @@ t_loop() {
     audit=$(audit_since "$ct" "$t_stale")
     printf '%s\n' "$audit"
     audit_has_repair "$audit" updated || fail "audit trail incomplete"
+    printf '%s\n' "$audit" | grep -qE 'event=invoke caller=sudo:nagios .*arg1=handle' || fail "the sudo'd handle call is not audited"
+    printf '%s\n' "$audit" | grep -qE 'event=nagios-recheck result="?sent' || fail "the handler did not ask Nagios for a re-check"
     check "daemon active at the end" daemon_active "$ct"
     nagios_normal_intervals "$ct"
 }
