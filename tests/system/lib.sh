@@ -244,7 +244,7 @@ ct_start() {
         systemd-nspawn --quiet --register=no --keep-unit --directory="$root" --machine="$name" \
             --boot --console=read-only --link-journal=no --private-network --resolv-conf=off \
             --timezone=off ${SYSTEST_NSPAWN_ARGS:-} \
-        </dev/null >>"$log" 2>&1 &
+        </dev/null >>"$log" 2>&1 8>&- &
     launcher=$!
     deadline=$((SECONDS + ST_START_TIMEOUT))
     while :; do
@@ -276,7 +276,7 @@ _ns_exec() {
     ${ST_PREFIX:-} nsenter --target "$leader" --all --no-fork -- \
         /usr/bin/env -i PATH="$ST_PATH_IN" HOME=/root USER=root LOGNAME=root LANG=C.UTF-8 \
         TERM=dumb DEBIAN_FRONTEND=noninteractive SYSTEMD_PAGER= SYSTEMD_COLORS=0 \
-        /bin/sh -c '"$@"; exit $?' st-exec "$@"
+        /bin/sh -c '"$@"; exit $?' st-exec "$@" 8>&-
 }
 
 # ct_exec NAME CMD...: run CMD inside (bounded by $ST_EXEC_TIMEOUT, or $T for one call);
@@ -343,6 +343,8 @@ ct_destroy() {
     _rm_tree "$root"
     rm -f "$ST_RUN/$name.log"
 }
+
+# (fd 8 is run.sh's lock: containers and commands inside must not inherit it)
 
 # Stop and remove everything this run made; runs from the EXIT/INT/TERM trap.
 st_cleanup() {

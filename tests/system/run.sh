@@ -65,6 +65,15 @@ if ! st_testdb >/dev/null; then
     exit 0
 fi
 
+# One run at a time on a machine: containers have fixed names, and a second run would
+# destroy the first one's. Wait (bounded) for a run in progress.
+mkdir -p "$(dirname "$ST_WORK")"
+exec 8>"$ST_WORK.lock"
+if ! flock -n 8; then
+    st_note "another system test run is in progress; waiting for it (at most 30 min)"
+    flock -w 1800 8 || st_die "another system test run still holds $ST_WORK.lock"
+fi
+
 mkdir -p "$ST_RUN"; : >"$ST_RUN/report"
 st_trap
 
