@@ -1,0 +1,169 @@
+#!/bin/bash
+# System tests: the built .deb in booted Debian 12 and 13 containers, with nagios4 and
+# clamav-freshclam under systemd, a local mirror and DNS TXT server, nothing leaving
+# the machine. Run as root:
+#
+#   tests/system/run.sh [--deb PATH] [--deb2 PATH] [--release bookworm,trixie]
+#                       [--only GROUP,...] [--keep]
+#
+# GROUP: rig install privilege loop admin lifecycle faults (default: all)
+# --deb    the package (default: newest target/debian/clamav-freshen_*.deb)
+# --deb2   a newer build for the upgrade test (default: repacked from --deb with
+#          the version bumped to <version>+systest2)
+# --keep   keep machine trees after the run (SYSTEST_KEEP=1), for a post-mortem
+#
+# Environment: CLAMAV_TESTDB (signed test databases; default ../shared/clamav-testdb
+# beside the repository), SYSTEST_CACHE (/var/cache/clamav-freshen-systest: image
+# tarballs), SYSTEST_WORKDIR (/var/tmp/clamav-freshen-systest: running machines),
+# SYSTEST_MIRROR (Debian mirror for image builds; default: the host's apt sources),
+# SYSTEST_VERBOSE=1 (print every test's notes).
+#
+# Output: "ok - <release>: <test>" / "not ok - ..." lines with diagnostics, then one
+# line "N passed, N failed[, N skipped]". Exit status 1 when anything failed.
+set -euo pipefail
+ST_T0=$SECONDS
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+releases=bookworm,trixie
+groups=rig,install,privilege,loop,admin,lifecycle,faults
+deb=${SYSTEST_DEB:-}
+deb2=${SYSTEST_DEB2:-}
+while (($#)); do
+    case $1 in
+        --deb) deb=$2; shift 2 ;;
+        --deb2) deb2=$2; shift 2 ;;
+        --release) releases=$2; shift 2 ;;
+        --only) groups=$2; shift 2 ;;
+        --keep) ST_KEEP=1; shift ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) st_die "unknown argument $1 (--help)" ;;
+    esac
+done
+[[ $EUID -eq 0 ]] || st_die "must run as root (it boots containers)"
+
+# host tools (CI starts from a fresh machine)
+need=()
+for p in debootstrap:debootstrap systemd-nspawn:systemd-container zstd:zstd nsenter:util-linux \
+         flock:util-linux dpkg-deb:dpkg; do
+    command -v "${p%%:*}" >/dev/null || need+=("${p#*:}")
+done
+if ((${#need[@]})); then
+    st_note "installing host packages: ${need[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
+fi
+
+for f in "$ST_DIR"/t_*.sh; do
+    # shellcheck source=/dev/null
+    source "$f"
+done
+
+if ! st_testdb >/dev/null; then
+    echo "# SKIP: no signed ClamAV test databases (CLAMAV_TESTDB=${CLAMAV_TESTDB:-$ST_REPO/../shared/clamav-testdb})"
+    echo "# SKIP: the system tests need them for the local mirror; nothing was run"
+    echo "0 passed, 0 failed, 1 skipped"
+    exit 0
+fi
+
+# One run at a time on a machine: containers have fixed names, and a second run would
+# destroy the first one's. Wait (bounded) for a run in progress.
+mkdir -p "$(dirname "$ST_WORK")"
+exec 8>"$ST_WORK.lock"
+if ! flock -n 8; then
+    st_note "another system test run is in progress; waiting for it (at most 30 min)"
+    flock -w 1800 8 || st_die "another system test run still holds $ST_WORK.lock"
+fi
+
+mkdir -p "$ST_RUN"; : >"$ST_RUN/report"
+st_trap
+
+if [[ -z $deb ]]; then
+    deb=$(ls -t "$ST_REPO"/target/debian/clamav-freshen_*.deb 2>/dev/null | head -n 1 || true)
+fi
+if [[ -n $deb ]]; then
+    deb=$(realpath "$deb")
+    [[ -f $deb ]] || st_die "no such .deb: $deb"
+    st_note "package under test: $deb ($(dpkg-deb -f "$deb" Version))"
+    ST_DEB_BASE=$(basename "$deb")
+    if [[ -z $deb2 ]]; then
+        # a newer build for the upgrade test: the same package, version bumped
+        v=$(dpkg-deb -f "$deb" Version)
+        mkdir -p "$ST_RUN/deb2"
+        rm -rf "$ST_RUN/deb2/tree"
+        dpkg-deb -R "$deb" "$ST_RUN/deb2/tree"
+        sed -i "s/^Version: .*/Version: $v+systest2/" "$ST_RUN/deb2/tree/DEBIAN/control"
+        deb2=$ST_RUN/deb2/clamav-freshen_${v}+systest2_$(dpkg-deb -f "$deb" Architecture).deb
+        dpkg-deb -b -Zxz "$ST_RUN/deb2/tree" "$deb2" >/dev/null
+        rm -rf "$ST_RUN/deb2/tree"
+    fi
+    deb2=$(realpath "$deb2")
+    st_note "upgrade target: $deb2 ($(dpkg-deb -f "$deb2" Version))"
+else
+    echo "# SKIP: no .deb (build one: cargo deb; or pass --deb): only the rig tests run"
+fi
+
+
+has_group() { [[ ,$groups, == *,$1,* ]]; }
+
+# A container that failed to come up is one failed test, and the run goes on.
+boot_container() {
+    local rel=$1 ct=$2 deb=$3 deb2=${4:-} out
+    ST_CONTAINERS+=("$ct")
+    out=$ST_RUN/boot.$$.out
+    if ( ct_create "$ct" "$rel" "$deb" "$deb2" && ct_start "$ct" ) 2>"$out"; then
+        if [[ ${SYSTEST_VERBOSE:-0} = 1 ]]; then cat "$out" >&2; else grep -E 'built|booted' "$out" >&2 || true; fi
+        rm -f "$out"; return 0
+    fi
+    echo "not ok - $rel: boot container $ct"
+    sed 's/^/  /' "$out" | tail -n 40
+    ST_FAILED=$((ST_FAILED + 1)); ST_RESULTS+=("$rel|boot $ct|FAIL|0")
+    rm -f "$out"
+    return 1
+}
+
+skip_group() {  # skip_group REL GROUP REASON
+    echo "ok - $1: $2 # SKIP $3"
+    ST_SKIPPED=$((ST_SKIPPED + 1)); ST_RESULTS+=("$1|$2|skip|0")
+}
+
+run_release() {
+    local rel=$1 deb=$2 deb2=$3 ct=cfs-$1
+    if boot_container "$rel" "$ct" "$deb" "$deb2"; then
+        if has_group rig; then group_rig "$rel" "$ct"; fi
+        if [[ -n $deb ]]; then
+            # one container for the chain install -> privilege -> loop -> faults ->
+            # life cycle: each test restores what it changed (systest reset)
+            if has_group install; then group_install "$rel" "$ct"; fi
+            if has_group privilege; then group_privilege "$rel" "$ct"; fi
+            if has_group loop; then group_loop "$rel" "$ct"; fi
+            if has_group faults; then group_faults "$rel" "$ct"; fi
+            if has_group lifecycle; then group_lifecycle "$rel" "$ct" "$deb" "$deb2"; fi
+        fi
+        ct_destroy "$ct"
+    fi
+    if [[ -n $deb ]] && has_group admin; then group_admin "$rel" "$deb"; fi
+    if [[ -z $deb ]]; then
+        for g in install privilege loop admin lifecycle faults; do
+            if has_group "$g"; then skip_group "$rel" "$g" "no .deb to test"; fi
+        done
+    fi
+    return 0
+}
+
+IFS=, read -r -a rel_list <<<"$releases"
+for rel in "${rel_list[@]}"; do
+    t_rel=$SECONDS
+    run_release "$rel" "$deb" "$deb2"
+    st_note "$rel done in $((SECONDS - t_rel)) s"
+done
+
+echo "# ---- report"
+cat "$ST_RUN/report"
+st_summary_tables
+echo "# total time $((SECONDS - ST_T0)) s"
+if ((ST_SKIPPED)); then
+    echo "$ST_PASSED passed, $ST_FAILED failed, $ST_SKIPPED skipped"
+else
+    echo "$ST_PASSED passed, $ST_FAILED failed"
+fi
+((ST_FAILED == 0))
