@@ -3,8 +3,8 @@
 #   lint     cargo fmt --check, cargo clippy -D warnings
 #   unit     cargo test: unit tests and hermetic integration tests of both binaries
 #   audit    cargo audit against the RustSec snapshot in ../shared/advisory-db (when present)
-#   deb      cargo deb: the package the system layer installs
 #   package  build the .deb, lintian, contents, sudoers and Nagios validation
+#   deb      cargo deb: the package the system layer installs
 #   system   Debian 12 and 13 containers with systemd: install, least privilege, the loop,
 #            life cycle, fault matrix
 #   bench    benchmarks that print figures (no timing assertions)
@@ -49,13 +49,15 @@ else
     skip audit "no ../shared/advisory-db"
 fi
 if [[ $EUID -eq 0 ]]; then
-    # The .deb the system layer installs (target/debian/); the package layer builds its own.
-    stage deb bash -c 'rm -f target/debian/clamav-freshen_*.deb && cargo deb --locked'
     stage package tests/package/run.sh
+    # The .deb the system layer installs. Built after the package layer, whose
+    # `cargo deb --output` empties target/debian/.
+    stage deb bash -c 'rm -f target/debian/clamav-freshen_*.deb && cargo deb --locked'
     if [[ ${SKIP_SYSTEM:-0} == 1 ]]; then
         skip system "SKIP_SYSTEM=1"
     else
-        stage system tests/system/run.sh
+        # --deb: a missing package is a failure here, not a skip.
+        stage system bash -c 'deb=$(ls target/debian/clamav-freshen_*.deb) && tests/system/run.sh --deb "$deb"'
     fi
     if [[ ${SKIP_BENCH:-0} == 1 ]]; then
         skip bench "SKIP_BENCH=1"
