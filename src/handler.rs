@@ -354,6 +354,20 @@ impl Env<'_> {
         }
     }
 
+    /// One audit line per decision: `action=repair|skip reason=...` plus `extra`.
+    fn audit_decision(&self, decision: &Decision, extra: &[(&str, &dyn std::fmt::Display)]) {
+        let action = if decision.is_repair() {
+            "repair"
+        } else {
+            "skip"
+        };
+        let reason = decision.reason();
+        let mut fields: Vec<(&str, &dyn std::fmt::Display)> =
+            vec![("action", &action), ("reason", &reason)];
+        fields.extend_from_slice(extra);
+        self.audit.event("decision", &fields);
+    }
+
     /// Decide and, when repairing, spawn the detached worker. Returns the exit code and
     /// a one-line summary.
     fn trigger(&self, trigger: Trigger) -> (i32, String) {
@@ -378,15 +392,7 @@ impl Env<'_> {
             cooldown_until: self.cooldown_until(t),
         };
         let decision = decide(trigger, &facts, &self.policy());
-        let action = if decision.is_repair() {
-            "repair"
-        } else {
-            "skip"
-        };
-        self.audit.event(
-            "decision",
-            &[("action", &action), ("reason", &decision.reason())],
-        );
+        self.audit_decision(&decision, &[]);
         let summary = match (&decision, lock) {
             (Decision::Repair { reason }, Some(lock)) => match self.spawn_worker(&lock) {
                 Ok(pid) => {
@@ -556,19 +562,7 @@ impl Env<'_> {
             cooldown_until: self.cooldown_until(t),
         };
         let decision = decide(Trigger::Admin, &facts, &self.policy());
-        let action = if decision.is_repair() {
-            "repair"
-        } else {
-            "skip"
-        };
-        self.audit.event(
-            "decision",
-            &[
-                ("action", &action),
-                ("reason", &decision.reason()),
-                ("wait", &true),
-            ],
-        );
+        self.audit_decision(&decision, &[("wait", &true)]);
         if !decision.is_repair() {
             say!("clamav-freshen: no repair: {}", decision.reason());
             return 1;
