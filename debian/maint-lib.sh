@@ -83,9 +83,14 @@ cf_nagios_enable() {
 		return 0
 	fi
 	if cf_nagios_verify "$cf_bin" "$cf_cfg"; then
+		cf_live=""
 		for cf_obj in "$@"; do
-			if [ -e "$cf_obj" ]; then rm -f "$cf_obj.disabled"; fi
+			if [ -e "$cf_obj" ]; then rm -f "$cf_obj.disabled"; cf_live="$cf_live $cf_obj"; fi
 		done
+		# Say what is live: an admin with older ClamAV objects sees ours sit beside them.
+		if [ -n "$cf_live" ]; then
+			cf_say "Nagios objects active:$cf_live ($cf_bin -v $cf_cfg: valid)"
+		fi
 		cf_reload_if_running "$cf_svc"
 		return 0
 	fi
