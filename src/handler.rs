@@ -30,6 +30,9 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+/// worker.log is emptied at the next spawn once it grows past this.
+const MAX_WORKER_LOG: u64 = 1 << 20;
+
 /// Like println!/eprintln!, but a closed or broken stdout/stderr (Nagios gone, `| head`)
 /// is ignored instead of panicking after the work is done.
 macro_rules! say {
@@ -450,7 +453,13 @@ impl Env<'_> {
             .custom_flags(nix::libc::O_NOFOLLOW)
             .open(&p.worker_log)
         {
-            Ok(f) => f.into(),
+            Ok(f) => {
+                // Written only while syslog is unreachable: keep it bounded all the same.
+                if f.metadata().is_ok_and(|m| m.len() > MAX_WORKER_LOG) {
+                    let _ = f.set_len(0);
+                }
+                f.into()
+            }
             Err(e) => {
                 self.audit
                     .event("worker-log", &[("result", &format!("error: {e}"))]);

@@ -263,12 +263,23 @@ fn ladder(ctx: &Ctx, mode: Mode, progress: &mut Progress) -> Result<Outcome, Str
 
     // (5) run freshclam once.
     let mut cooldown = false;
+    let mut seen = 0usize;
     let end = ctx.fc.run(ctx.stop, &mut |line| {
         if line.contains("cool-down") {
             cooldown = true;
         }
-        a.event("freshclam-output", &[("line", &line)]);
+        seen += 1;
+        // A freshclam gone chatty (or a hostile one) must not flood syslog.
+        if seen <= MAX_AUDITED_OUTPUT_LINES {
+            a.event("freshclam-output", &[("line", &line)]);
+        }
     });
+    if seen > MAX_AUDITED_OUTPUT_LINES {
+        a.event(
+            "freshclam-output-suppressed",
+            &[("lines", &(seen - MAX_AUDITED_OUTPUT_LINES))],
+        );
+    }
     let end = end.inspect_err(|e| a.event("freshclam", &[("result", &format!("error: {e}"))]))?;
     // `code` is freshclam's exit code, or 128+signal when it did not exit by itself.
     let (code, name) = match end {
@@ -287,6 +298,9 @@ fn ladder(ctx: &Ctx, mode: Mode, progress: &mut Progress) -> Result<Outcome, Str
     let after = crate::cvd::local_daily(&db).ok().map(|l| l.header.version);
     Ok(classify(end, progress.before, after, cooldown))
 }
+
+/// freshclam output lines audited per run; a normal run prints a dozen.
+pub const MAX_AUDITED_OUTPUT_LINES: usize = 500;
 
 fn audit_actions(a: &dyn Audit, acts: &[dbfix::Action]) {
     for act in acts {
@@ -513,6 +527,27 @@ mod tests {
         assert!(audit.contains("event=kill-lock-holder pid=4242"));
         assert!(audit.contains("event=repair-end outcome=updated before=100 after=101"));
         assert!(audit.contains("event=freshclam result=\"exit 0\" code=0 name=ok"));
+    }
+
+    #[test]
+    fn freshclam_output_audited_up_to_a_cap() {
+        let e = env();
+        let svc = FakeSvc::new(Mode::Systemd);
+        let lines: &'static [&'static str] =
+            Box::leak(vec!["chatty"; MAX_AUDITED_OUTPUT_LINES + 7].into_boxed_slice());
+        let f = fc(&e, Run::End(End::Exited(0), lines, Some(101)));
+        let (r, audit) = go(&e, &svc, &f, &|| None);
+        assert_eq!(r.outcome, Outcome::Updated);
+        assert_eq!(
+            audit
+                .lines()
+                .iter()
+                .filter(|l| l.starts_with("event=freshclam-output line="))
+                .count(),
+            MAX_AUDITED_OUTPUT_LINES
+        );
+        assert!(audit.contains("event=freshclam-output-suppressed lines=7"));
+        assert_eq!(svc.calls(), ["stop", "is-active", "start"]);
     }
 
     #[test]

@@ -1327,3 +1327,22 @@ fn killing_the_callers_process_group_spares_the_worker() {
     assert!(fx.logged("event=repair-end outcome=current"));
     assert!(fx.daemon_active());
 }
+
+#[test]
+fn worker_log_is_emptied_once_it_grows_too_big() {
+    let fx = Fixture::new();
+    let log = fx.p("run/clamav-freshen/worker.log");
+    std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+    std::fs::write(&log, vec![b'x'; 2 << 20]).unwrap();
+    std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = fx
+        .cmd()
+        .args(["handle", "CRITICAL", "HARD", "1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    fx.wait_repairs(1);
+    let len = std::fs::metadata(&log).unwrap().len();
+    assert!(len < 1 << 20, "worker.log still {len} bytes");
+    assert!(fx.daemon_active());
+}
