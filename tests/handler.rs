@@ -546,64 +546,33 @@ fn hostile_arguments_refused_and_audited() {
     // Linux caps one argument at 128 KiB (MAX_ARG_STRLEN): the largest single argument a
     // caller can pass, and ~1 MiB across eight of them.
     let big = "A".repeat(128 * 1024 - 1);
-    let cases: Vec<Vec<&OsStr>> = vec![
-        vec![
-            OsStr::new("handle"),
-            OsStr::new("CRITICAL;rm -rf /"),
-            OsStr::new("HARD"),
-            OsStr::new("1"),
-        ],
-        vec![
-            OsStr::new("handle"),
-            OsStr::new("$(reboot)"),
-            OsStr::new("`id`"),
-            OsStr::new("1|x"),
-        ],
-        vec![
-            OsStr::new("handle"),
-            OsStr::new("critical"),
-            OsStr::new("HARD"),
-            OsStr::new("1"),
-        ],
-        vec![
-            OsStr::new("handle"),
-            OsStr::new("CRITICAL"),
-            OsStr::new("HARD"),
-            OsStr::new("0"),
-        ],
-        vec![
-            OsStr::new("handle"),
-            OsStr::new("CRITICAL"),
-            OsStr::new("HARD"),
-            OsStr::new("1000"),
-        ],
-        vec![
-            OsStr::new("handle"),
-            OsStr::new("CRITICAL"),
-            OsStr::new("HARD"),
-            OsStr::new(big.as_str()),
-        ],
-        vec![OsStr::new(big.as_str()); 8],
-        vec![
-            OsStr::new("handle"),
-            OsStr::new("CRITICAL"),
-            OsStr::new("HARD"),
-            OsStr::new("1"),
-            OsStr::new("extra"),
-        ],
-        vec![
-            OsStr::new("handle"),
-            OsStr::from_bytes(b"CRIT\xffICAL"),
-            OsStr::new("HARD"),
-            OsStr::new("1"),
-        ],
-        vec![OsStr::new("handle"), OsStr::new("CRITICAL")],
-        vec![OsStr::new("frobnicate")],
-        vec![OsStr::new("--config=/tmp/evil.toml"), OsStr::new("repair")],
-        vec![OsStr::new("repair"), OsStr::new("--now")],
-        vec![OsStr::new("status"), OsStr::new("/etc/shadow")],
-        vec![],
+    let big = big.as_str();
+    let text: &[&[&str]] = &[
+        &["handle", "CRITICAL;rm -rf /", "HARD", "1"],
+        &["handle", "$(reboot)", "`id`", "1|x"],
+        &["handle", "critical", "HARD", "1"],
+        &["handle", "CRITICAL", "HARD", "0"],
+        &["handle", "CRITICAL", "HARD", "1000"],
+        &["handle", "CRITICAL", "HARD", big],
+        &[big; 8],
+        &["handle", "CRITICAL", "HARD", "1", "extra"],
+        &["handle", "CRITICAL"],
+        &["frobnicate"],
+        &["--config=/tmp/evil.toml", "repair"],
+        &["repair", "--now"],
+        &["status", "/etc/shadow"],
+        &[],
     ];
+    let mut cases: Vec<Vec<&OsStr>> = text
+        .iter()
+        .map(|c| c.iter().map(OsStr::new).collect())
+        .collect();
+    cases.push(vec![
+        OsStr::new("handle"),
+        OsStr::from_bytes(b"CRIT\xffICAL"),
+        OsStr::new("HARD"),
+        OsStr::new("1"),
+    ]);
     for args in &cases {
         refused(&fx, args);
     }
