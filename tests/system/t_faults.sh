@@ -25,6 +25,14 @@ wait_repair() {
     wait_for 30 "the worker to exit" worker_idle "$1"
 }
 
+# repair_by_handle CT SINCE LIMIT: Nagios's `handle CRITICAL HARD 3` through sudo, then the
+# repair it started has ended within LIMIT s; the audit trail is shown either way.
+repair_by_handle() {
+    handle "$1" CRITICAL HARD 3 || fail "handle exited $?"
+    wait_repair "$1" "$2" "$3" || { show_audit "$1" "$2"; fail "no repair end within $3 s"; }
+    show_audit "$1" "$2"
+}
+
 # The defaults the fault tests run with: no rate limit (each test starts clean anyway),
 # short time limits so that the hang faults stay quick.
 F_CONF=("rate_limit_secs = 0" "freshclam_timeout_secs = 20" "kill_grace_secs = 5" "stop_timeout_secs = 10")
@@ -72,9 +80,7 @@ f_daemon_killed() {
     ct_exec "$ct" systemctl kill -s KILL clamav-freshclam.service
     wait_for 10 "the daemon dead" ct_sh "$ct" '! systemctl is-active --quiet clamav-freshclam.service' || fail "daemon not dead"
     ct_exec "$ct" systest publish 6
-    handle "$ct" CRITICAL HARD 3 || fail "handle exited $?"
-    wait_repair "$ct" "$t0" 120 || { show_audit "$ct" "$t0"; fail "no repair"; }
-    show_audit "$ct" "$t0"
+    repair_by_handle "$ct" "$t0" 120
     st_outcome "$(outcome_of "$ct" "$t0")"
     check "daemon active" daemon_active "$ct"
     daily_is "$ct" 6 || fail "DB not updated (daily $(ct_exec "$ct" systest local-daily))"
@@ -91,10 +97,8 @@ f_daemon_stopped_sigstop() {
     [[ $(ct_exec "$ct" sh -c "sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' /proc/$pid/status") = T ]] || fail "daemon not stopped (SIGSTOP)"
     ct_exec "$ct" systest publish 6
     s=$(st_now)
-    handle "$ct" CRITICAL HARD 3 || fail "handle exited $?"
-    wait_repair "$ct" "$t0" 120 || { show_audit "$ct" "$t0"; fail "no repair"; }
+    repair_by_handle "$ct" "$t0" 120
     e=$(st_since "$s")
-    show_audit "$ct" "$t0"
     st_outcome "$(outcome_of "$ct" "$t0"), ${e}s"
     # stop_timeout 10 + freshclam + start: well under a minute
     awk -v e="$e" 'BEGIN{exit !(e < 60)}' || fail "repair of a hung daemon took ${e}s"
@@ -113,10 +117,8 @@ f_mirror_hangs() {
     ct_exec "$ct" systest mirror-mode hang
     ct_exec "$ct" systest publish 6
     s=$(st_now)
-    handle "$ct" CRITICAL HARD 3 || fail "handle exited $?"
-    wait_repair "$ct" "$t0" 150 || { show_audit "$ct" "$t0"; fail "no repair end"; }
+    repair_by_handle "$ct" "$t0" 150
     e=$(st_since "$s")
-    show_audit "$ct" "$t0"
     st_outcome "$(outcome_of "$ct" "$t0"), ${e}s"
     # time limit 20 s + grace 5 + stop/start: bounded
     awk -v e="$e" 'BEGIN{exit !(e < 75)}' || fail "a hanging mirror held the repair ${e}s (limit 20 s)"
@@ -143,9 +145,7 @@ f_mirror_429() {
     t0=$(fault_begin "$ct" "${F_CONF[@]}")
     ct_exec "$ct" systest mirror-mode 429 3600
     ct_exec "$ct" systest publish 6
-    handle "$ct" CRITICAL HARD 3 || fail "handle exited $?"
-    wait_repair "$ct" "$t0" 120 || { show_audit "$ct" "$t0"; fail "no repair"; }
-    show_audit "$ct" "$t0"
+    repair_by_handle "$ct" "$t0" 120
     st_outcome "$(outcome_of "$ct" "$t0")"
     ra=$(dat_retry_after "$ct"); now=$(date +%s)
     echo "freshclam.dat retry_after=$ra (now $now)"
@@ -171,8 +171,7 @@ f_mirror_403() {
     t0=$(fault_begin "$ct" "${F_CONF[@]}")
     ct_exec "$ct" systest mirror-mode 403
     ct_exec "$ct" systest publish 6
-    handle "$ct" CRITICAL HARD 3 || fail "handle exited $?"
-    wait_repair "$ct" "$t0" 120 || { show_audit "$ct" "$t0"; fail "no repair"; }
+    repair_by_handle "$ct" "$t0" 120
     st_outcome "$(outcome_of "$ct" "$t0")"
     check "daemon active (restarted)" daemon_active "$ct"
     audit_has "$ct" "$t0" 'event=repair-end .*outcome="?forbidden' || { show_audit "$ct" "$t0"; fail "outcome forbidden not audited"; }
@@ -194,8 +193,7 @@ f_mirror_unreachable() {
     t0=$(fault_begin "$ct" "freshclam_timeout_secs = 20")
     ct_exec "$ct" systemctl stop systest-mirror.service
     ct_exec "$ct" systest publish 6
-    handle "$ct" CRITICAL HARD 3 || fail "handle exited $?"
-    wait_repair "$ct" "$t0" 120 || { show_audit "$ct" "$t0"; fail "no repair"; }
+    repair_by_handle "$ct" "$t0" 120
     st_outcome "$(outcome_of "$ct" "$t0")"
     audit_since "$ct" "$t0" | grep -E 'event=freshclam ' || fail "no freshclam run audited"
     audit_since "$ct" "$t0" | grep -E 'event=freshclam ' | grep -qE '(exit |rc=|code=)[1-9]' || fail "freshclam's failure code not audited"
@@ -219,9 +217,7 @@ f_root_owned() {
     ct_exec "$ct" chown root:root /var/lib/clamav/main.cvd /var/lib/clamav/daily.cvd /var/lib/clamav/freshclam.dat
     ct_exec "$ct" systest daemon-start
     ct_exec "$ct" systest publish 6
-    handle "$ct" CRITICAL HARD 3 || fail "handle exited $?"
-    wait_repair "$ct" "$t0" 120 || { show_audit "$ct" "$t0"; fail "no repair"; }
-    show_audit "$ct" "$t0"
+    repair_by_handle "$ct" "$t0" 120
     st_outcome "$(outcome_of "$ct" "$t0")"
     bad=$(ct_exec "$ct" find /var/lib/clamav ! -user clamav)
     [[ -z $bad ]] || fail "not owned by clamav: $bad"
@@ -245,9 +241,7 @@ f_symlink() {
         chown root:root /var/lib/clamav/daily.cvd'
     before=$(ct_exec "$ct" stat -c '%u:%g %a %s %Y' /etc/systest/rootfile /etc/systest/rootdir /etc/systest/rootdir/keep)
     ct_exec "$ct" systest publish 6
-    handle "$ct" CRITICAL HARD 3 || fail "handle exited $?"
-    wait_repair "$ct" "$t0" 120 || { show_audit "$ct" "$t0"; fail "no repair"; }
-    show_audit "$ct" "$t0"
+    repair_by_handle "$ct" "$t0" 120
     st_outcome "$(outcome_of "$ct" "$t0")"
     after=$(ct_exec "$ct" stat -c '%u:%g %a %s %Y' /etc/systest/rootfile /etc/systest/rootdir /etc/systest/rootdir/keep) ||
         fail "the symlink targets are gone"
@@ -368,9 +362,7 @@ f_cron_mode() {
         systemctl stop clamav-freshclam.service
         printf "# system test: freshclam from cron\n17 * * * * clamav [ -x /usr/bin/freshclam ] && /usr/bin/freshclam --quiet >/dev/null\n" >/etc/cron.d/clamav-freshclam'
     ct_exec "$ct" systest publish 6
-    handle "$ct" CRITICAL HARD 3 || fail "handle exited $?"
-    wait_repair "$ct" "$t0" 120 || { show_audit "$ct" "$t0"; fail "no repair"; }
-    show_audit "$ct" "$t0"
+    repair_by_handle "$ct" "$t0" 120
     st_outcome "$(outcome_of "$ct" "$t0")"
     n=$(audit_count "$ct" "$t0" 'event=freshclam ')
     [[ $n = 1 ]] || fail "$n freshclam runs (want 1)"
