@@ -1,9 +1,9 @@
 //! Command-line handling: help and version exit 0, every bad argument is UNKNOWN (exit 3)
 //! with a short usage, before anything is read.
 
-mod common;
+mod support;
 
-use common::check;
+use support::check;
 
 #[test]
 fn help_and_version() {

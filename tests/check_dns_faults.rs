@@ -1,11 +1,11 @@
 //! Every way DNS can fail leaves the check UNKNOWN (never OK), with the reason; a stale
 //! database turns it CRITICAL. Runs the real binary against the in-process DNS server.
 
-mod common;
+mod support;
 
-use common::dns::{DnsServer, Mode};
-use common::{check_dir, now, status, txt, write_daily};
 use std::time::{Duration, Instant};
+use support::dns::{DnsServer, Mode};
+use support::{check_dir, now, status, txt, write_daily};
 use tempfile::tempdir;
 
 /// A database exactly current and young, so only DNS can spoil the result.
@@ -103,7 +103,7 @@ fn closed_port_is_unknown() {
     let s = srv.arg();
     drop(srv); // nobody listens on that port any more
     let conf = d.path().join("none.conf");
-    let (code, out) = common::check(&[
+    let (code, out) = support::check(&[
         "-f",
         conf.to_str().unwrap(),
         "-d",

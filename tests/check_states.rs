@@ -1,12 +1,12 @@
 //! The real check binary against temp database directories and an in-process DNS server:
 //! every state, thresholds, configuration sources, cool-down and -v.
 
-mod common;
+mod support;
 
 use clamav_freshen::freshclam_dat;
 use clamav_freshen::plugin::format_utc;
-use common::dns::{DnsServer, Mode};
-use common::{check, check_dir, now, status, txt, write_daily};
+use support::dns::{DnsServer, Mode};
+use support::{check, check_dir, now, status, txt, write_daily};
 use tempfile::tempdir;
 
 #[test]
@@ -165,7 +165,7 @@ fn corrupt_or_truncated_header_is_critical() {
 
     std::fs::write(
         d.path().join("daily.cvd"),
-        &common::header(27472, now())[..100],
+        &support::header(27472, now())[..100],
     )
     .unwrap();
     let (code, out) = check_dir(d.path(), &srv, &[]);
@@ -187,7 +187,7 @@ fn corrupt_or_truncated_header_is_critical() {
 fn cld_newer_than_cvd_wins() {
     let d = tempdir().unwrap();
     write_daily(d.path(), 27400, now());
-    std::fs::write(d.path().join("daily.cld"), common::header(27472, now())).unwrap();
+    std::fs::write(d.path().join("daily.cld"), support::header(27472, now())).unwrap();
     let srv = DnsServer::start(txt(27472));
     let (code, out) = check_dir(d.path(), &srv, &["-v"]);
     assert_eq!(code, 0, "{out}");
@@ -342,8 +342,11 @@ fn txt_name_from_conf_and_dash_h_overrides_it() {
 #[test]
 fn verbose_details() {
     let d = tempdir().unwrap();
-    write_daily(d.path(), 27471, 1795633200);
-    let srv = DnsServer::start(txt(27472));
+    let built = now() - 5 * 3600;
+    let published = now() - 3600;
+    write_daily(d.path(), 27471, built);
+    let record = support::txt_text(27472, published);
+    let srv = DnsServer::start(Mode::txt(&record));
     let (code, out) = check_dir(d.path(), &srv, &["-v"]);
     assert_eq!(code, 1, "{out}");
     let lines: Vec<&str> = out.lines().collect();
@@ -353,11 +356,18 @@ fn verbose_details() {
     for want in [
         format!("database directory: {}", d.path().display()),
         format!("local: {}/daily.cvd version 27471", d.path().display()),
-        "built 25 Nov 2026 08-00 +0000 (2026-11-25 19:00 UTC), 2076543 signatures, f-level 90, builder builder".into(),
+        format!(
+            "built {} ({}), 2076543 signatures, f-level 90, builder builder",
+            support::cvd_date(built),
+            support::utc(built)
+        ),
         "freshclam.dat: none".into(),
         format!("asking {} for TXT current.cvd.clamav.net", srv.arg()),
-        format!("{} UDP: TXT \"1.4.6:62:27472:1795600000:1:90:49192:336\"", srv.arg()),
-        "published: ClamAV 1.4.6, main 62, daily 27472, record time 2026-11-25 09:46 UTC".into(),
+        format!("{} UDP: TXT \"{record}\"", srv.arg()),
+        format!(
+            "published: ClamAV 1.4.6, main 62, daily 27472, record time {}",
+            support::utc(published)
+        ),
         "not found, using freshclam's defaults".into(),
     ] {
         assert!(rest.contains(&want), "missing {want:?} in:\n{out}");

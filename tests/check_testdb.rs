@@ -1,10 +1,10 @@
 //! The check on ClamAV's real signed test databases ($CLAMAV_TESTDB, default
 //! ../shared/clamav-testdb beside the repository). Prints SKIP and passes when absent.
 
-mod common;
+mod support;
 
-use common::dns::DnsServer;
-use common::{check_dir, status, testdb, txt};
+use support::dns::DnsServer;
+use support::{check_dir, status, testdb, txt};
 use tempfile::tempdir;
 
 #[test]
@@ -50,7 +50,7 @@ fn real_test_databases() {
     );
 
     // Years old and DNS silent on the name: stale, CRITICAL.
-    let srv = DnsServer::start(common::dns::Mode::NxDomain);
+    let srv = DnsServer::start(support::dns::Mode::NxDomain);
     let (code, out) = check_dir(d.path(), &srv, &[]);
     assert_eq!(code, 2, "{out}");
     assert!(status(&out).contains("daily 6 is stale"), "{out}");

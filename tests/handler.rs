@@ -1,11 +1,11 @@
 //! Hermetic tests of the real `clamav-freshen` binary in test mode.
 
-mod handler_fixture;
+mod support;
 
-use handler_fixture::{BIN, Fixture, header};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
+use support::fixture::{BIN, Fixture, header};
 
 // ---- decisions -------------------------------------------------------------------------
 
@@ -464,7 +464,7 @@ fn ownership_fix_never_follows_links() {
         .find_map(|n| nix::unistd::User::from_name(n).ok().flatten())
         .expect("an unprivileged user");
     let conf = fx.read("etc/clamav/freshclam.conf").replace(
-        &format!("DatabaseOwner {}", handler_fixture::me()),
+        &format!("DatabaseOwner {}", support::fixture::me()),
         &format!("DatabaseOwner {}", owner.name),
     );
     fs::write(fx.p("etc/clamav/freshclam.conf"), conf).unwrap();
@@ -1200,32 +1200,6 @@ fn status_healthy_when_current_and_daemon_running() {
     let fx = Fixture::with_published(110);
     let out = fx.cmd().arg("status").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-}
-
-#[test]
-fn fixture_dns_responder_answers_txt() {
-    use simple_dns::{CLASS, Name, Packet, QCLASS, QTYPE, Question, TYPE};
-    let port = handler_fixture::dns_responder(4242);
-    let mut q = Packet::new_query(7);
-    q.questions.push(Question::new(
-        Name::new_unchecked("current.cvd.clamav.net"),
-        QTYPE::TYPE(TYPE::TXT),
-        QCLASS::CLASS(CLASS::IN),
-        false,
-    ));
-    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-    sock.send_to(&q.build_bytes_vec().unwrap(), ("127.0.0.1", port))
-        .unwrap();
-    let mut buf = [0u8; 1500];
-    let n = sock.recv(&mut buf).unwrap();
-    let reply = Packet::parse(&buf[..n]).unwrap();
-    assert_eq!(reply.id(), 7);
-    let simple_dns::rdata::RData::TXT(txt) = &reply.answers[0].rdata else {
-        panic!("not TXT")
-    };
-    let s: String = String::try_from(txt.clone()).unwrap();
-    assert!(s.starts_with("1.4.6:62:4242:"), "{s}");
 }
 
 #[test]

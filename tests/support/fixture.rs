@@ -10,8 +10,8 @@
 //!   dev/log                                  unix datagram socket collecting syslog lines
 //!   fake/                                    call logs and state of the fakes
 
-#![allow(dead_code)]
-
+use super::dns::DnsServer;
+use super::{cvd_date, now, txt};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::net::UnixDatagram;
@@ -25,11 +25,14 @@ pub struct Fixture {
     pub dir: tempfile::TempDir,
     pub root: PathBuf,
     lines: Arc<Mutex<Vec<String>>>,
+    /// The DNS responder of `with_published`, alive as long as the fixture.
+    dns: Option<DnsServer>,
 }
 
+/// A 512-byte daily.cvd header of `version`, built an hour before the test's now.
 pub fn header(version: u32) -> Vec<u8> {
-    let mut h = format!("ClamAV-VDB:25 Nov 2026 10-00 +0000:{version}:100:90:x:y:z:1795600000")
-        .into_bytes();
+    let t = now() - 3600;
+    let mut h = format!("ClamAV-VDB:{}:{version}:100:90:x:y:z:{t}", cvd_date(t)).into_bytes();
     h.resize(512, b' ');
     h
 }
@@ -99,7 +102,7 @@ impl Fixture {
             &format!(
                 r#"#!/bin/sh
 F={f}
-if [ "$1" = "--version" ]; then echo "ClamAV 1.4.6/27472/Mon Nov 25 09:00:00 2026"; exit 0; fi
+if [ "$1" = "--version" ]; then echo "ClamAV 1.4.6/27472/$(date '+%a %b %e %H:%M:%S %Y')"; exit 0; fi
 echo "run $$ $*" >> $F/freshclam.runs
 echo "env $(env | sort | tr '\n' ' ')" >> $F/freshclam.env
 ls -l /proc/$$/fd >> $F/freshclam.fds 2>&1
@@ -108,10 +111,10 @@ echo "$(ulimit -S -p) $(ulimit -H -p)" >> $F/freshclam.nproc
 read mode arg < $F/freshclam.mode
 case "$mode" in
   ok) echo "daily.cvd updated (version: $arg)"
-      {{ printf 'ClamAV-VDB:25 Nov 2026 10-00 +0000:%s:100:90:x:y:z:1795600000' "$arg"; printf '%512s' ''; }} | head -c 512 > {db}/daily.cvd
+      {{ printf 'ClamAV-VDB:%s:%s:100:90:x:y:z:%s' "$(date -u '+%d %b %Y %H-%M +0000')" "$arg" "$(date +%s)"; printf '%512s' ''; }} | head -c 512 > {db}/daily.cvd
       exit 0 ;;
   current) echo "daily.cvd database is up-to-date"; exit 0 ;;
-  cooldown) echo "You are still on cool-down until after: Wed Nov 25 20:00:00 2026"; exit 0 ;;
+  cooldown) echo "You are still on cool-down until after: $(date -d '+4 hours' '+%a %b %e %H:%M:%S %Y')"; exit 0 ;;
   fail) echo "ERROR: failing with $arg" >&2; exit "$arg" ;;
   hang) echo "hanging"; sleep 1000; exit 0 ;;
   slow) sleep "$arg"; echo "slow done"; exit 0 ;;
@@ -150,7 +153,12 @@ esac
                     .push(String::from_utf8_lossy(&buf[..n]).into_owned());
             }
         });
-        Fixture { dir, root, lines }
+        Fixture {
+            dir,
+            root,
+            lines,
+            dns: None,
+        }
     }
 
     pub fn p(&self, rel: &str) -> PathBuf {
@@ -328,48 +336,15 @@ exec "$@"
     }
 }
 
-/// A UDP DNS responder on 127.0.0.1 answering every question with one TXT record
-/// `1.4.6:62:<daily>:<now>:1:90:49192:336`, like current.cvd.clamav.net. Returns the port.
-pub fn dns_responder(daily: u32) -> u16 {
-    use simple_dns::rdata::{RData, TXT};
-    use simple_dns::{CLASS, Packet, ResourceRecord};
-    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    let port = sock.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 1500];
-        while let Ok((n, from)) = sock.recv_from(&mut buf) {
-            let Ok(q) = Packet::parse(&buf[..n]) else {
-                continue;
-            };
-            let mut reply = Packet::new_reply(q.id());
-            let txt = format!(
-                "1.4.6:62:{daily}:{}:1:90:49192:336",
-                clamav_freshen::handler::now()
-            );
-            for question in &q.questions {
-                reply.questions.push(question.clone());
-                let rdata = TXT::new().with_string(&txt).unwrap();
-                reply.answers.push(ResourceRecord::new(
-                    question.qname.clone(),
-                    CLASS::IN,
-                    60,
-                    RData::TXT(rdata),
-                ));
-            }
-            if let Ok(bytes) = reply.build_bytes_vec() {
-                let _ = sock.send_to(&bytes, from);
-            }
-        }
-    });
-    port
-}
-
 impl Fixture {
     /// A fixture whose built-in check asks a local responder publishing `daily`.
     pub fn with_published(daily: u32) -> Fixture {
-        let port = dns_responder(daily);
-        Fixture::with_config(&format!(
-            "freshclam_timeout_secs = 3\nkill_grace_secs = 1\nstop_timeout_secs = 2\ncheck_timeout_secs = 2\ncheck_dns_server = \"127.0.0.1:{port}\"\n"
-        ))
+        let dns = DnsServer::start(txt(daily));
+        let mut fx = Fixture::with_config(&format!(
+            "freshclam_timeout_secs = 3\nkill_grace_secs = 1\nstop_timeout_secs = 2\ncheck_timeout_secs = 2\ncheck_dns_server = \"{}\"\n",
+            dns.arg()
+        ));
+        fx.dns = Some(dns);
+        fx
     }
 }

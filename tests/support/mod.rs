@@ -1,14 +1,18 @@
-//! Shared support for the integration tests. Each test crate uses a part of it.
+//! Shared support for the integration tests (one DNS responder, one CVD builder, the
+//! handler fixture). Each test crate uses a part of it.
 #![allow(dead_code)]
 
 pub mod dns;
+pub mod fixture;
 
 use std::path::{Path, PathBuf};
 
-/// A 512-byte CVD header, space padded, as in a real daily.cvd.
+/// A 512-byte CVD header, space padded, as in a real daily.cvd, built at `stime` (both the
+/// text date and the epoch field say so).
 pub fn header(version: u32, stime: i64) -> Vec<u8> {
     let mut h = format!(
-        "ClamAV-VDB:25 Nov 2026 08-00 +0000:{version}:2076543:90:0123456789abcdef0123456789abcdef:sig:builder:{stime}"
+        "ClamAV-VDB:{}:{version}:2076543:90:0123456789abcdef0123456789abcdef:sig:builder:{stime}",
+        cvd_date(stime)
     )
     .into_bytes();
     h.resize(512, b' ');
@@ -18,6 +22,45 @@ pub fn header(version: u32, stime: i64) -> Vec<u8> {
 /// Writes a daily.cvd with `version` built at `stime` into `dir`.
 pub fn write_daily(dir: &Path, version: u32, stime: i64) {
     std::fs::write(dir.join("daily.cvd"), header(version, stime)).unwrap();
+}
+
+/// (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+pub fn civil(days: i64) -> (i64, i64, i64) {
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// A CVD header's text date, `25 Nov 2026 08-00 +0000`, for `epoch`.
+pub fn cvd_date(epoch: i64) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (y, m, d) = civil(epoch.div_euclid(86400));
+    let s = epoch.rem_euclid(86400);
+    format!(
+        "{d} {} {y} {:02}-{:02} +0000",
+        MONTHS[(m - 1) as usize],
+        s / 3600,
+        s % 3600 / 60
+    )
+}
+
+/// `2026-11-25 19:00 UTC`, as the check prints times.
+pub fn utc(epoch: i64) -> String {
+    let (y, m, d) = civil(epoch.div_euclid(86400));
+    let s = epoch.rem_euclid(86400);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        s / 3600,
+        s % 3600 / 60
+    )
 }
 
 /// Seconds since the epoch, now.
@@ -86,7 +129,12 @@ pub fn status(stdout: &str) -> &str {
     line
 }
 
-/// A TXT record like ClamAV's with `daily` in field 2.
+/// A TXT record like ClamAV's with `daily` in field 2, published an hour ago.
 pub fn txt(daily: u32) -> dns::Mode {
-    dns::Mode::txt(&format!("1.4.6:62:{daily}:1795600000:1:90:49192:336"))
+    dns::Mode::txt(&txt_text(daily, now() - 3600))
+}
+
+/// The text of such a record with its record time (field 3).
+pub fn txt_text(daily: u32, time: i64) -> String {
+    format!("1.4.6:62:{daily}:{time}:1:90:49192:336")
 }
