@@ -21,10 +21,10 @@ use clap::CommandFactory;
 // here as plain modules. `#[path]` rather than `include!` because they open with `//!` inner
 // doc comments, which `include!` rejects.
 #[allow(dead_code)]
-#[path = "src/cli_check.rs"]
+#[path = "src/check/cli.rs"]
 mod cli_check;
 #[allow(dead_code)]
-#[path = "src/cli_handler.rs"]
+#[path = "src/handler/cli.rs"]
 mod cli_handler;
 
 struct Page {
@@ -37,8 +37,8 @@ struct Page {
 
 fn main() -> io::Result<()> {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=src/cli_check.rs");
-    println!("cargo:rerun-if-changed=src/cli_handler.rs");
+    println!("cargo:rerun-if-changed=src/check/cli.rs");
+    println!("cargo:rerun-if-changed=src/handler/cli.rs");
 
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let man_dir = out_dir.join("man");

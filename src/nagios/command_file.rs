@@ -9,18 +9,18 @@ use std::io::Write;
 use std::path::Path;
 
 #[derive(Debug, PartialEq, Eq)]
-pub enum Submit {
+pub(crate) enum Submit {
     Sent,
     /// The command file does not exist (Nagios not installed here).
     Absent,
     Failed(String),
 }
 
-pub fn line(host: &str, service: &str, now: i64) -> String {
+pub(crate) fn line(host: &str, service: &str, now: i64) -> String {
     format!("[{now}] SCHEDULE_FORCED_SVC_CHECK;{host};{service};{now}\n")
 }
 
-pub fn submit(path: &Path, host: &str, service: &str, now: i64) -> Submit {
+pub(crate) fn submit(path: &Path, host: &str, service: &str, now: i64) -> Submit {
     if std::fs::symlink_metadata(path).is_err() {
         return Submit::Absent;
     }

@@ -6,21 +6,21 @@
 
 use std::path::Path;
 
-pub const FILE_NAME: &str = "freshclam.dat";
+pub(crate) const FILE_NAME: &str = "freshclam.dat";
 const MAGIC: &[u8] = b"FreshClamData";
 const UUID_OFFSET: usize = 17;
 const UUID_LEN: usize = 37;
 const RETRY_AFTER_OFFSET: usize = 61;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FreshclamDat {
-    pub uuid: String,
+pub(crate) struct FreshclamDat {
+    pub(crate) uuid: String,
     /// Epoch seconds until which freshclam will not contact the CDN; 0 = no cool-down.
-    pub retry_after: i64,
+    pub(crate) retry_after: i64,
 }
 
 impl FreshclamDat {
-    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, String> {
         if !bytes.starts_with(MAGIC) {
             return Err("not a freshclam.dat file".into());
         }
@@ -41,9 +41,9 @@ impl FreshclamDat {
     /// Reads `freshclam.dat` in the database directory. `Ok(None)` when there is none.
     /// The directory belongs to clamav: no symlink is followed, only a regular file is read
     /// (never a FIFO or device), and at most 4 KiB of it.
-    pub fn read(database_directory: &Path) -> Result<Option<Self>, String> {
+    pub(crate) fn read(database_directory: &Path) -> Result<Option<Self>, String> {
         use std::io::Read;
-        let f = match crate::cvd::open_db_file(&database_directory.join(FILE_NAME)) {
+        let f = match crate::clamav::cvd::open_db_file(&database_directory.join(FILE_NAME)) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e.to_string()),
@@ -56,13 +56,13 @@ impl FreshclamDat {
     }
 
     /// The end of an active cool-down, if `now` is before it.
-    pub fn cooldown_until(&self, now: i64) -> Option<i64> {
+    pub(crate) fn cooldown_until(&self, now: i64) -> Option<i64> {
         (self.retry_after > now).then_some(self.retry_after)
     }
 }
 
 /// Builds a freshclam.dat image; for tests and fakes that must look like freshclam's.
-pub fn encode(uuid: &str, retry_after: i64) -> Vec<u8> {
+pub(crate) fn encode(uuid: &str, retry_after: i64) -> Vec<u8> {
     let mut v = vec![0u8; 90];
     v[..MAGIC.len()].copy_from_slice(MAGIC);
     v[13..17].copy_from_slice(&1u32.to_le_bytes());

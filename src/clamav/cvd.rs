@@ -8,11 +8,11 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Size of the text header at the start of every CVD/CLD file.
-pub const HEADER_LEN: usize = 512;
+pub(crate) const HEADER_LEN: usize = 512;
 const MAGIC: &[u8] = b"ClamAV-VDB:";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum CvdError {
+pub(crate) enum CvdError {
     #[error("{path}: {reason}")]
     Io { path: PathBuf, reason: String },
     #[error("{path}: header is truncated ({len} of {HEADER_LEN} bytes)")]
@@ -25,26 +25,26 @@ pub enum CvdError {
 
 /// What the header says about one database file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CvdHeader {
+pub(crate) struct CvdHeader {
     /// Build time as written, e.g. `22 Jun 2021 21-34 -0400`.
-    pub build_time: String,
-    pub version: u32,
-    pub sigs: u64,
-    pub flevel: u32,
-    pub builder: String,
+    pub(crate) build_time: String,
+    pub(crate) version: u32,
+    pub(crate) sigs: u64,
+    pub(crate) flevel: u32,
+    pub(crate) builder: String,
     /// Build time in seconds since the epoch (field 8); absent in very old headers.
-    pub stime: Option<i64>,
+    pub(crate) stime: Option<i64>,
 }
 
 impl CvdHeader {
     /// Build time as seconds since the epoch: `stime` when present, else the text time.
-    pub fn build_epoch(&self) -> Option<i64> {
+    pub(crate) fn build_epoch(&self) -> Option<i64> {
         self.stime.or_else(|| parse_build_time(&self.build_time))
     }
 }
 
 /// Parses a header from the first bytes of a file. `bytes` may be longer than 512.
-pub fn parse_header(bytes: &[u8]) -> Result<CvdHeader, String> {
+pub(crate) fn parse_header(bytes: &[u8]) -> Result<CvdHeader, String> {
     let head = &bytes[..bytes.len().min(HEADER_LEN)];
     if !head.starts_with(MAGIC) {
         return Err("missing ClamAV-VDB magic".into());
@@ -94,7 +94,7 @@ pub fn parse_header(bytes: &[u8]) -> Result<CvdHeader, String> {
 /// Opens a file in the database directory for reading, which the clamav user can write:
 /// a symlink is not followed (ELOOP), and anything but a regular file (a FIFO would block
 /// the open or the read forever, a device like /dev/zero never ends) is refused.
-pub fn open_db_file(path: &Path) -> std::io::Result<File> {
+pub(crate) fn open_db_file(path: &Path) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     let f = std::fs::OpenOptions::new()
         .read(true)
@@ -114,7 +114,7 @@ pub fn open_db_file(path: &Path) -> std::io::Result<File> {
 }
 
 /// Reads and parses the header of one file.
-pub fn read_header(path: &Path) -> Result<CvdHeader, CvdError> {
+pub(crate) fn read_header(path: &Path) -> Result<CvdHeader, CvdError> {
     let io = |e: std::io::Error| CvdError::Io {
         path: path.to_path_buf(),
         reason: e.to_string(),
@@ -144,21 +144,21 @@ pub fn read_header(path: &Path) -> Result<CvdHeader, CvdError> {
 
 /// The local daily database: whichever of daily.cvd / daily.cld has the higher version.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalDb {
-    pub file: PathBuf,
-    pub header: CvdHeader,
+pub(crate) struct LocalDb {
+    pub(crate) file: PathBuf,
+    pub(crate) header: CvdHeader,
 }
 
 /// Finds the newest daily database in `dir`, like `clamscan -V` does.
 ///
 /// A file that exists but cannot be read or parsed is an error, even when the other one is
 /// fine: a corrupt database is a fault the admin must hear about.
-pub fn local_daily(dir: &Path) -> Result<LocalDb, CvdError> {
+pub(crate) fn local_daily(dir: &Path) -> Result<LocalDb, CvdError> {
     local_db(dir, "daily")
 }
 
 /// Same as [`local_daily`] for any database name (`main`, `bytecode`, ...).
-pub fn local_db(dir: &Path, name: &str) -> Result<LocalDb, CvdError> {
+pub(crate) fn local_db(dir: &Path, name: &str) -> Result<LocalDb, CvdError> {
     let mut best: Option<LocalDb> = None;
     for ext in ["cvd", "cld"] {
         let file = dir.join(format!("{name}.{ext}"));
@@ -178,7 +178,7 @@ pub fn local_db(dir: &Path, name: &str) -> Result<LocalDb, CvdError> {
 }
 
 /// Parses `22 Jun 2021 21-34 -0400` into seconds since the epoch.
-pub fn parse_build_time(s: &str) -> Option<i64> {
+pub(crate) fn parse_build_time(s: &str) -> Option<i64> {
     let mut it = s.split_whitespace();
     let day: i64 = it.next()?.parse().ok()?;
     let month = match it.next()? {
@@ -224,7 +224,7 @@ pub fn parse_build_time(s: &str) -> Option<i64> {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;

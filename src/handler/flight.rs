@@ -9,7 +9,7 @@ use std::path::Path;
 
 /// Creates the runtime (or state) dir (0755) and refuses a symlink, a foreign-owned one or
 /// one writable by group or others.
-pub fn ensure_run_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn ensure_run_dir(dir: &Path) -> std::io::Result<()> {
     match std::fs::DirBuilder::new()
         .mode(0o755)
         .recursive(false)
@@ -37,7 +37,7 @@ pub fn ensure_run_dir(dir: &Path) -> std::io::Result<()> {
 
 /// Opens (creating) the lock file without following symlinks. Close-on-exec by default;
 /// the spawn code hands it on explicitly.
-pub fn open_lock(run_dir: &Path, lock: &Path) -> std::io::Result<File> {
+pub(crate) fn open_lock(run_dir: &Path, lock: &Path) -> std::io::Result<File> {
     ensure_run_dir(run_dir)?;
     std::fs::OpenOptions::new()
         .read(true)
@@ -50,7 +50,7 @@ pub fn open_lock(run_dir: &Path, lock: &Path) -> std::io::Result<File> {
 }
 
 /// `Some(file)` holding the lock, `None` when another process holds it.
-pub fn try_acquire(run_dir: &Path, lock: &Path) -> std::io::Result<Option<File>> {
+pub(crate) fn try_acquire(run_dir: &Path, lock: &Path) -> std::io::Result<Option<File>> {
     let f = open_lock(run_dir, lock)?;
     match f.try_lock() {
         Ok(()) => Ok(Some(f)),
@@ -63,7 +63,10 @@ pub fn try_acquire(run_dir: &Path, lock: &Path) -> std::io::Result<Option<File>>
 /// lock for the milliseconds of a decision: the lock is "busy with a repair" only when the
 /// holder recorded a live pid (see [`record_holder`]); otherwise we wait briefly for it.
 /// On success the file is emptied so a stale pid can never mislead.
-pub fn acquire_unless_repairing(run_dir: &Path, lock: &Path) -> std::io::Result<Option<File>> {
+pub(crate) fn acquire_unless_repairing(
+    run_dir: &Path,
+    lock: &Path,
+) -> std::io::Result<Option<File>> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_millis(300);
     loop {
         if let Some(f) = try_acquire(run_dir, lock)? {
@@ -81,7 +84,7 @@ pub fn acquire_unless_repairing(run_dir: &Path, lock: &Path) -> std::io::Result<
 /// through `fd` itself: flock on the open file description that holds it succeeds, on any
 /// other it fails. The worker's check that it was handed the lock, not merely a second
 /// open of a file someone else has locked (that would be two repairs at once).
-pub fn is_held_lock(fd: &File, run_dir: &Path, lock: &Path) -> bool {
+pub(crate) fn is_held_lock(fd: &File, run_dir: &Path, lock: &Path) -> bool {
     let (Ok(a), Ok(b)) = (fd.metadata(), std::fs::symlink_metadata(lock)) else {
         return false;
     };
@@ -93,7 +96,7 @@ pub fn is_held_lock(fd: &File, run_dir: &Path, lock: &Path) -> bool {
 
 /// Writes our pid into the lock file we hold, for `status` (the flock itself names the
 /// process that took it, which for a detached worker is the long-gone `handle`).
-pub fn record_holder(lock: &File) {
+pub(crate) fn record_holder(lock: &File) {
     let mut f = lock;
     let _ = lock.set_len(0);
     let _ = std::io::Seek::rewind(&mut f);
@@ -101,13 +104,13 @@ pub fn record_holder(lock: &File) {
 }
 
 /// The pid recorded by the current holder, if readable and alive.
-pub fn holder_pid(lock: &Path) -> Option<i32> {
+pub(crate) fn holder_pid(lock: &Path) -> Option<i32> {
     let pid: i32 = std::fs::read_to_string(lock).ok()?.trim().parse().ok()?;
     std::fs::metadata(format!("/proc/{pid}")).ok().map(|_| pid)
 }
 
 /// Writes the marker (before stopping the daemon); its content is the mode, for humans.
-pub fn write_marker(marker: &Path, mode: &str) -> std::io::Result<()> {
+pub(crate) fn write_marker(marker: &Path, mode: &str) -> std::io::Result<()> {
     let _ = std::fs::remove_file(marker);
     let mut f = std::fs::OpenOptions::new()
         .write(true)
@@ -119,14 +122,14 @@ pub fn write_marker(marker: &Path, mode: &str) -> std::io::Result<()> {
     f.sync_all()
 }
 
-pub fn clear_marker(marker: &Path) -> std::io::Result<()> {
+pub(crate) fn clear_marker(marker: &Path) -> std::io::Result<()> {
     match std::fs::remove_file(marker) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
     }
 }
 
-pub fn marker_present(marker: &Path) -> bool {
+pub(crate) fn marker_present(marker: &Path) -> bool {
     std::fs::symlink_metadata(marker).is_ok()
 }
 

@@ -1,5 +1,7 @@
 //! The only module with `unsafe`: process hygiene, signal flags, detaching, fchownat.
 
+pub(crate) mod process;
+
 use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
 use nix::sys::stat::{Mode, umask};
@@ -9,12 +11,12 @@ use std::process::Command;
 use std::sync::atomic::{AtomicI32, Ordering};
 
 /// The fd number the detached worker finds the repair lock on.
-pub const LOCK_FD: RawFd = 3;
+pub(crate) const LOCK_FD: RawFd = 3;
 
 /// Sets a sane process state whatever the (untrusted) caller left us: umask 022, cwd `/`,
 /// fds 0/1/2 open (so a file we open can never become "stdout" by accident), default
 /// signal dispositions and an empty signal mask, fixed resource limits and priority.
-pub fn sanitize_process() {
+pub(crate) fn sanitize_process() {
     reset_signals();
     reset_limits();
     cloexec_from(3);
@@ -108,7 +110,7 @@ fn reset_limits() {
 
 /// Whether the kernel ran us as a privileged exec (setuid, setgid, file capabilities):
 /// then the caller is not who the ids say.
-pub fn secure_exec() -> bool {
+pub(crate) fn secure_exec() -> bool {
     // SAFETY: getauxval only reads the auxiliary vector the kernel gave the process.
     unsafe { nix::libc::getauxval(nix::libc::AT_SECURE) != 0 }
 }
@@ -147,7 +149,7 @@ fn cloexec_from(first: u32) {
 /// For the commands the monitoring user may run through sudo (which relays SIGTSTP): a
 /// caller must not be able to suspend us while we hold the repair lock, which would make
 /// every later run believe a repair is going on.
-pub fn ignore_job_control() {
+pub(crate) fn ignore_job_control() {
     use nix::libc;
     for sig in [libc::SIGTSTP, libc::SIGTTIN, libc::SIGTTOU] {
         // SAFETY: installing SIG_IGN runs no code of ours in signal context.
@@ -163,7 +165,7 @@ extern "C" fn on_stop_signal(sig: nix::libc::c_int) {
 
 /// SIGTERM/SIGINT/SIGHUP only set a flag: the repair ladder polls it, kills freshclam and
 /// restarts the daemon before exiting, which a default handler would skip.
-pub fn install_stop_handlers() -> nix::Result<()> {
+pub(crate) fn install_stop_handlers() -> nix::Result<()> {
     let action = SigAction::new(
         SigHandler::Handler(on_stop_signal),
         SaFlags::SA_RESTART,
@@ -177,7 +179,7 @@ pub fn install_stop_handlers() -> nix::Result<()> {
 }
 
 /// The stop signal received so far, if any.
-pub fn stop_requested() -> Option<i32> {
+pub(crate) fn stop_requested() -> Option<i32> {
     match STOP_SIGNAL.load(Ordering::SeqCst) {
         0 => None,
         s => Some(s),
@@ -187,7 +189,7 @@ pub fn stop_requested() -> Option<i32> {
 /// Makes `cmd` start in its own session (out of Nagios' process group and session) and
 /// hand it the repair lock as fd `LOCK_FD`, without close-on-exec. The flock belongs to the
 /// open file description, so the child holds the lock as long as it (or its exec) lives.
-pub fn detach_with_lock(cmd: &mut Command, lock_fd: RawFd) {
+pub(crate) fn detach_with_lock(cmd: &mut Command, lock_fd: RawFd) {
     // SAFETY: the closure runs between fork and exec and calls only async-signal-safe
     // functions (setsid, dup2, fcntl); it allocates nothing.
     unsafe {
@@ -212,7 +214,7 @@ pub fn detach_with_lock(cmd: &mut Command, lock_fd: RawFd) {
 
 /// Takes ownership of the inherited lock fd when it is open, marking it close-on-exec so
 /// freshclam (or anything else the worker runs) never inherits the repair lock.
-pub fn take_inherited_lock_fd() -> Option<std::fs::File> {
+pub(crate) fn take_inherited_lock_fd() -> Option<std::fs::File> {
     // SAFETY: F_GETFD only queries the descriptor table.
     if unsafe { nix::libc::fcntl(LOCK_FD, nix::libc::F_GETFD) } == -1 {
         return None;

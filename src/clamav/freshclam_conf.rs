@@ -6,16 +6,16 @@
 use std::path::{Path, PathBuf};
 
 /// Debian's location of freshclam.conf.
-pub const DEFAULT_PATH: &str = "/etc/clamav/freshclam.conf";
+pub(crate) const DEFAULT_PATH: &str = "/etc/clamav/freshclam.conf";
 /// freshclam's compiled-in defaults on Debian.
-pub const DEFAULT_DATABASE_DIRECTORY: &str = "/var/lib/clamav";
-pub const DEFAULT_DATABASE_OWNER: &str = "clamav";
-pub const DEFAULT_DNS_DATABASE_INFO: &str = "current.cvd.clamav.net";
+pub(crate) const DEFAULT_DATABASE_DIRECTORY: &str = "/var/lib/clamav";
+pub(crate) const DEFAULT_DATABASE_OWNER: &str = "clamav";
+pub(crate) const DEFAULT_DNS_DATABASE_INFO: &str = "current.cvd.clamav.net";
 /// Longest freshclam.conf read (the shipped one is under 1 KiB).
-pub const MAX_LEN: u64 = 1 << 20;
+pub(crate) const MAX_LEN: u64 = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ConfError {
+pub(crate) enum ConfError {
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -30,15 +30,15 @@ pub enum ConfError {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FreshclamConf {
-    pub database_directory: PathBuf,
-    pub database_owner: String,
+pub(crate) struct FreshclamConf {
+    pub(crate) database_directory: PathBuf,
+    pub(crate) database_owner: String,
     /// Where freshclam logs; freshclam holds an fcntl lock on it while it runs.
-    pub update_log_file: Option<PathBuf>,
-    pub dns_database_info: String,
-    pub pid_file: Option<PathBuf>,
-    pub database_mirrors: Vec<String>,
-    pub private_mirrors: Vec<String>,
+    pub(crate) update_log_file: Option<PathBuf>,
+    pub(crate) dns_database_info: String,
+    pub(crate) pid_file: Option<PathBuf>,
+    pub(crate) database_mirrors: Vec<String>,
+    pub(crate) private_mirrors: Vec<String>,
 }
 
 impl Default for FreshclamConf {
@@ -58,7 +58,7 @@ impl Default for FreshclamConf {
 impl FreshclamConf {
     /// Reads at most [`MAX_LEN`]: on Debian the file belongs to clamav, who could make it a
     /// huge sparse file for root to read.
-    pub fn load(path: &Path) -> Result<Self, ConfError> {
+    pub(crate) fn load(path: &Path) -> Result<Self, ConfError> {
         use std::io::Read;
         let err = |source| ConfError::Read {
             path: path.to_path_buf(),
@@ -81,7 +81,7 @@ impl FreshclamConf {
     }
 
     /// Parses the text; an error carries the 1-based line number.
-    pub fn parse(text: &str) -> Result<Self, (usize, String)> {
+    pub(crate) fn parse(text: &str) -> Result<Self, (usize, String)> {
         let mut conf = FreshclamConf::default();
         for (i, raw) in text.lines().enumerate() {
             let line = raw.trim();

@@ -9,25 +9,25 @@ use std::str::FromStr;
 
 /// A threshold range; `alerts(v)` is true when `v` should raise the state.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Range {
+pub(crate) struct Range {
     /// None = minus infinity (`~`).
-    pub start: Option<f64>,
+    pub(crate) start: Option<f64>,
     /// None = plus infinity (empty end).
-    pub end: Option<f64>,
+    pub(crate) end: Option<f64>,
     /// `@`: alert inside the range instead of outside.
-    pub inside: bool,
+    pub(crate) inside: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid range {text:?}: {reason}")]
-pub struct RangeError {
-    pub text: String,
-    pub reason: &'static str,
+pub(crate) struct RangeError {
+    pub(crate) text: String,
+    pub(crate) reason: &'static str,
 }
 
 impl Range {
     /// `0:end`, the range a bare number means.
-    pub fn upto(end: f64) -> Self {
+    pub(crate) fn upto(end: f64) -> Self {
         Range {
             start: Some(0.0),
             end: Some(end),
@@ -35,7 +35,7 @@ impl Range {
         }
     }
 
-    pub fn alerts(&self, v: f64) -> bool {
+    pub(crate) fn alerts(&self, v: f64) -> bool {
         let within = self.start.is_none_or(|s| v >= s) && self.end.is_none_or(|e| v <= e);
         within == self.inside
     }

@@ -3,44 +3,44 @@
 //! Contract used by the handler (`heal`, `status`): `CheckOptions`, `CheckReport`, `run`.
 //! The rule it never breaks: no OK without both versions in hand.
 
-use crate::cvd::{self, LocalDb};
-use crate::dnsinfo;
-use crate::freshclam_conf::{self, FreshclamConf};
-use crate::freshclam_dat::FreshclamDat;
+use crate::clamav::cvd::{self, LocalDb};
+use crate::clamav::freshclam_conf::{self, FreshclamConf};
+use crate::clamav::freshclam_dat::FreshclamDat;
+use crate::dns;
 use crate::nagios::ServiceState;
-use crate::range::Range;
+use crate::nagios::range::Range;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Where the system's nameservers are listed.
-pub const RESOLV_CONF: &str = "/etc/resolv.conf";
+pub(crate) const RESOLV_CONF: &str = "/etc/resolv.conf";
 /// `-t` default, seconds.
-pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
+pub(crate) const DEFAULT_TIMEOUT_SECS: u64 = 10;
 /// `--max-age` default, hours: ClamAV publishes daily several times a day.
-pub const DEFAULT_MAX_AGE_HOURS: u64 = 48;
+pub(crate) const DEFAULT_MAX_AGE_HOURS: u64 = 48;
 /// Passes over the nameserver list (glibc's `attempts` default).
 const DNS_ROUNDS: u32 = 2;
 
 /// Everything the check needs; the binary builds it from its arguments.
 #[derive(Debug, Clone)]
-pub struct CheckOptions {
+pub(crate) struct CheckOptions {
     /// freshclam.conf to read DatabaseDirectory and DNSDatabaseInfo from.
-    pub freshclam_conf: PathBuf,
+    pub(crate) freshclam_conf: PathBuf,
     /// `-d`: database directory, overriding freshclam.conf.
-    pub database_dir: Option<PathBuf>,
+    pub(crate) database_dir: Option<PathBuf>,
     /// `-H`: TXT record name, overriding freshclam.conf's DNSDatabaseInfo.
-    pub dns_name: Option<String>,
+    pub(crate) dns_name: Option<String>,
     /// `-s`: nameserver, overriding resolv.conf.
-    pub server: Option<SocketAddr>,
+    pub(crate) server: Option<SocketAddr>,
     /// resolv.conf to read nameservers from when `server` is None.
-    pub resolv_conf: PathBuf,
+    pub(crate) resolv_conf: PathBuf,
     /// `-t`: bound on the whole run.
-    pub timeout: Duration,
-    pub warning: Range,
-    pub critical: Range,
+    pub(crate) timeout: Duration,
+    pub(crate) warning: Range,
+    pub(crate) critical: Range,
     /// `--max-age`: local build older than this is CRITICAL when DNS cannot answer.
-    pub max_age: Duration,
+    pub(crate) max_age: Duration,
 }
 
 impl Default for CheckOptions {
@@ -62,24 +62,24 @@ impl Default for CheckOptions {
 
 /// The outcome of one check.
 #[derive(Debug, Clone)]
-pub struct CheckReport {
-    pub state: ServiceState,
+pub(crate) struct CheckReport {
+    pub(crate) state: ServiceState,
     /// Human text after `CLAMAV <STATE> - `.
-    pub text: String,
+    pub(crate) text: String,
     /// Everything after `| `.
-    pub perfdata: String,
+    pub(crate) perfdata: String,
     /// `-v` lines.
-    pub details: Vec<String>,
-    pub local: Option<LocalDb>,
-    pub published: Option<u32>,
+    pub(crate) details: Vec<String>,
+    pub(crate) local: Option<LocalDb>,
+    pub(crate) published: Option<u32>,
     /// published - local, floored at 0.
-    pub lag: Option<u32>,
-    pub cooldown_until: Option<i64>,
+    pub(crate) lag: Option<u32>,
+    pub(crate) cooldown_until: Option<i64>,
 }
 
 impl CheckReport {
     /// `CLAMAV <STATE> - <text> | <perfdata>`
-    pub fn status_line(&self) -> String {
+    pub(crate) fn status_line(&self) -> String {
         let mut s = format!("CLAMAV {} - {}", self.state, clean(&self.text));
         if !self.perfdata.is_empty() {
             s.push_str(" | ");
@@ -89,7 +89,7 @@ impl CheckReport {
     }
 
     /// The status line, then the `-v` details, one per line (Nagios long output).
-    pub fn output(&self, verbose: bool) -> String {
+    pub(crate) fn output(&self, verbose: bool) -> String {
         let mut s = self.status_line();
         s.push('\n');
         if verbose {
@@ -119,7 +119,7 @@ fn clean(s: &str) -> String {
 }
 
 /// `2026-11-25 19:00 UTC`.
-pub fn format_utc(epoch: i64) -> String {
+pub(crate) fn format_utc(epoch: i64) -> String {
     let days = epoch.div_euclid(86400);
     let secs = epoch.rem_euclid(86400);
     let (y, m, d) = civil_from_days(days);
@@ -131,7 +131,7 @@ pub fn format_utc(epoch: i64) -> String {
 }
 
 /// Inverse of [`cvd::days_from_civil`] (Howard Hinnant's algorithm).
-pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
+pub(crate) fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719468;
     let era = z.div_euclid(146097);
     let doe = z - era * 146097;
@@ -145,7 +145,7 @@ pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
 }
 
 /// `3d 4h`, `5h 12m`, `40m`, `12s`: an age for humans.
-pub fn format_age(secs: i64) -> String {
+pub(crate) fn format_age(secs: i64) -> String {
     let s = secs.max(0);
     match s {
         0..60 => format!("{s}s"),
@@ -157,7 +157,7 @@ pub fn format_age(secs: i64) -> String {
 
 /// Runs the check at `now` (epoch seconds). Never panics on bad input; never OK without both
 /// versions in hand.
-pub fn run(opts: &CheckOptions, now: i64) -> CheckReport {
+pub(crate) fn run(opts: &CheckOptions, now: i64) -> CheckReport {
     let deadline = Instant::now() + opts.timeout;
     let mut r = CheckReport {
         state: ServiceState::Unknown,
@@ -313,13 +313,13 @@ fn published_daily(
 ) -> Result<u32, String> {
     let servers = match opts.server {
         Some(s) => vec![s],
-        None => dnsinfo::nameservers(&opts.resolv_conf).map_err(|e| e.to_string())?,
+        None => dns::nameservers(&opts.resolv_conf).map_err(|e| e.to_string())?,
     };
     let list: Vec<String> = servers.iter().map(|s| s.to_string()).collect();
     details.push(format!("asking {} for TXT {name}", list.join(", ")));
-    let answer = dnsinfo::query_txt(name, &servers, DNS_ROUNDS, deadline, details)
-        .map_err(|e| e.to_string())?;
-    let info = dnsinfo::parse_txt(&answer.text).map_err(|e| {
+    let answer =
+        dns::query_txt(name, &servers, DNS_ROUNDS, deadline, details).map_err(|e| e.to_string())?;
+    let info = dns::parse_txt(&answer.text).map_err(|e| {
         format!(
             "{e} (from {}: \"{}\")",
             answer.server,
@@ -429,16 +429,16 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("resolv.conf");
         std::fs::write(&p, "search example\nnameserver 10.0.0.1\nnameserver ::1\n").unwrap();
-        let v = dnsinfo::nameservers(&p).unwrap();
+        let v = dns::nameservers(&p).unwrap();
         assert_eq!(
             v,
             ["10.0.0.1:53".parse().unwrap(), "[::1]:53".parse().unwrap()]
         );
         std::fs::write(&p, "# none\n").unwrap();
         assert_eq!(
-            dnsinfo::nameservers(&p).unwrap(),
+            dns::nameservers(&p).unwrap(),
             ["127.0.0.1:53".parse().unwrap()]
         );
-        assert!(dnsinfo::nameservers(&d.path().join("nope")).is_err());
+        assert!(dns::nameservers(&d.path().join("nope")).is_err());
     }
 }

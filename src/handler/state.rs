@@ -4,19 +4,19 @@ use std::io::Write;
 use std::path::Path;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LastRepair {
-    pub started: i64,
-    pub finished: i64,
-    pub outcome: String,
+pub(crate) struct LastRepair {
+    pub(crate) started: i64,
+    pub(crate) finished: i64,
+    pub(crate) outcome: String,
 }
 
 impl LastRepair {
-    pub fn duration(&self) -> i64 {
+    pub(crate) fn duration(&self) -> i64 {
         self.finished - self.started
     }
 
     /// Reads the record; absent or unreadable means "never" (the rate limit then allows).
-    pub fn read(path: &Path) -> Option<LastRepair> {
+    pub(crate) fn read(path: &Path) -> Option<LastRepair> {
         let text = std::fs::read_to_string(path).ok()?;
         let get = |k: &str| {
             text.lines()
@@ -32,8 +32,8 @@ impl LastRepair {
     /// Writes atomically (temp file + rename) so a crash never leaves half a record. The
     /// directory is created 0755 and must be ours and closed to others: in a directory
     /// another user can write, they could replace the record and steer the rate limit.
-    pub fn write(&self, dir: &Path, path: &Path) -> std::io::Result<()> {
-        crate::flight::ensure_run_dir(dir)?;
+    pub(crate) fn write(&self, dir: &Path, path: &Path) -> std::io::Result<()> {
+        crate::handler::flight::ensure_run_dir(dir)?;
         let tmp = path.with_extension("tmp");
         let _ = std::fs::remove_file(&tmp);
         let mut f = std::fs::OpenOptions::new()

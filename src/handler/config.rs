@@ -13,24 +13,24 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
-pub struct Config {
-    pub soft_attempt: u32,
-    pub rate_limit_secs: u64,
-    pub respect_cooldown: bool,
-    pub freshclam: PathBuf,
-    pub freshclam_conf: PathBuf,
-    pub freshclam_timeout_secs: u64,
-    pub kill_grace_secs: u64,
-    pub stop_timeout_secs: u64,
-    pub syslog_facility: String,
-    pub nagios_command_file: PathBuf,
-    pub nagios_host: String,
-    pub nagios_service: String,
-    pub check_timeout_secs: u64,
-    pub check_dns_server: String,
-    pub warning_lag: u32,
-    pub critical_lag: u32,
-    pub max_age_hours: u64,
+pub(crate) struct Config {
+    pub(crate) soft_attempt: u32,
+    pub(crate) rate_limit_secs: u64,
+    pub(crate) respect_cooldown: bool,
+    pub(crate) freshclam: PathBuf,
+    pub(crate) freshclam_conf: PathBuf,
+    pub(crate) freshclam_timeout_secs: u64,
+    pub(crate) kill_grace_secs: u64,
+    pub(crate) stop_timeout_secs: u64,
+    pub(crate) syslog_facility: String,
+    pub(crate) nagios_command_file: PathBuf,
+    pub(crate) nagios_host: String,
+    pub(crate) nagios_service: String,
+    pub(crate) check_timeout_secs: u64,
+    pub(crate) check_dns_server: String,
+    pub(crate) warning_lag: u32,
+    pub(crate) critical_lag: u32,
+    pub(crate) max_age_hours: u64,
 }
 
 impl Default for Config {
@@ -58,10 +58,10 @@ impl Default for Config {
 }
 
 /// Longest duration any key may set: one year.
-pub const MAX_SECS: u64 = 366 * 86400;
+pub(crate) const MAX_SECS: u64 = 366 * 86400;
 
 #[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
+pub(crate) enum ConfigError {
     #[error("cannot open {path}: {source}")]
     Open { path: PathBuf, source: nix::Error },
     #[error("{path} is not a regular file")]
@@ -81,7 +81,7 @@ pub enum ConfigError {
 
 /// How the config was obtained, for the audit line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     File,
     /// The file does not exist: built-in defaults.
     Defaults,
@@ -89,7 +89,7 @@ pub enum Source {
 
 impl Config {
     /// Loads `path`, requiring it to be owned by `owner_uid`. A missing file gives defaults.
-    pub fn load(path: &Path, owner_uid: u32) -> Result<(Config, Source), ConfigError> {
+    pub(crate) fn load(path: &Path, owner_uid: u32) -> Result<(Config, Source), ConfigError> {
         let fd = match nix::fcntl::open(
             path,
             OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK,
@@ -139,7 +139,7 @@ impl Config {
         Ok((cfg, Source::File))
     }
 
-    pub fn parse(text: &str) -> Result<Config, String> {
+    pub(crate) fn parse(text: &str) -> Result<Config, String> {
         let cfg: Config = toml::from_str(text).map_err(|e| one_line(&e.to_string()))?;
         cfg.validate()?;
         Ok(cfg)
@@ -155,7 +155,7 @@ impl Config {
                 return Err(format!("{k} must be an absolute path"));
             }
         }
-        if self.soft_attempt == 0 || self.soft_attempt > crate::nagios::MAX_ATTEMPT {
+        if self.soft_attempt == 0 || self.soft_attempt > crate::nagios::state::MAX_ATTEMPT {
             return Err("soft_attempt must be 1..999".into());
         }
         if self.freshclam_timeout_secs == 0 || self.check_timeout_secs == 0 {
@@ -199,7 +199,7 @@ impl Config {
 
     /// `check_dns_server`: empty for the resolvers in /etc/resolv.conf, else `IP` or
     /// `IP:PORT` (port 53 by default).
-    pub fn dns_server(&self) -> Result<Option<std::net::SocketAddr>, String> {
+    pub(crate) fn dns_server(&self) -> Result<Option<std::net::SocketAddr>, String> {
         let s = self.check_dns_server.trim();
         if s.is_empty() {
             return Ok(None);
@@ -212,7 +212,7 @@ impl Config {
             .map_err(|_| format!("check_dns_server {s:?} is not IP or IP:PORT"))
     }
 
-    pub fn facility(&self) -> Result<syslog::Facility, String> {
+    pub(crate) fn facility(&self) -> Result<syslog::Facility, String> {
         self.syslog_facility
             .parse()
             .map_err(|_| format!("unknown syslog_facility {:?}", self.syslog_facility))
@@ -230,7 +230,7 @@ mod tests {
 
     #[test]
     fn shipped_file_is_the_defaults() {
-        let text = include_str!("../etc/clamav-freshen/clamav-freshen.toml");
+        let text = include_str!("../../etc/clamav-freshen/clamav-freshen.toml");
         assert_eq!(Config::parse(text).unwrap(), Config::default());
         // Every key is present (commented) in the shipped file.
         let uncommented: String = text

@@ -5,33 +5,33 @@
 //! stopping and starting the daemon (failure, timeout, panic, stop signal), the daemon is
 //! started again when the system runs one.
 
-use crate::audit::Audit;
-use crate::command::End;
-use crate::dbfix;
-use crate::flight;
-use crate::freshclam::{Freshclam, exit_name};
-use crate::freshclam_conf::FreshclamConf;
-use crate::service::{Mode, ServiceManager};
+use crate::clamav::freshclam_conf::FreshclamConf;
+use crate::handler::audit::Audit;
+use crate::handler::dbfix;
+use crate::handler::flight;
+use crate::handler::freshclam::{Freshclam, exit_name};
+use crate::handler::service::{Mode, ServiceManager};
+use crate::system::process::End;
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub struct Ctx<'a> {
-    pub audit: &'a dyn Audit,
-    pub svc: &'a dyn ServiceManager,
-    pub fc: &'a dyn Freshclam,
+pub(crate) struct Ctx<'a> {
+    pub(crate) audit: &'a dyn Audit,
+    pub(crate) svc: &'a dyn ServiceManager,
+    pub(crate) fc: &'a dyn Freshclam,
     /// freshclam.conf (already re-rooted in test mode).
-    pub freshclam_conf: PathBuf,
-    pub marker: PathBuf,
-    pub stop_timeout: Duration,
-    pub now: &'a dyn Fn() -> i64,
+    pub(crate) freshclam_conf: PathBuf,
+    pub(crate) marker: PathBuf,
+    pub(crate) stop_timeout: Duration,
+    pub(crate) now: &'a dyn Fn() -> i64,
     /// A stop signal received by the worker, if any.
-    pub stop: &'a dyn Fn() -> Option<i32>,
+    pub(crate) stop: &'a dyn Fn() -> Option<i32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Updated,
     Current,
     Cooldown,
@@ -40,7 +40,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn is_success(&self) -> bool {
+    pub(crate) fn is_success(&self) -> bool {
         matches!(self, Outcome::Updated | Outcome::Current)
     }
 }
@@ -58,15 +58,15 @@ impl fmt::Display for Outcome {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Report {
-    pub outcome: Outcome,
-    pub before: Option<u32>,
-    pub after: Option<u32>,
-    pub started: i64,
-    pub finished: i64,
-    pub mode: Mode,
+pub(crate) struct Report {
+    pub(crate) outcome: Outcome,
+    pub(crate) before: Option<u32>,
+    pub(crate) after: Option<u32>,
+    pub(crate) started: i64,
+    pub(crate) finished: i64,
+    pub(crate) mode: Mode,
     /// `None` when there is no daemon to start.
-    pub daemon_started: Option<Result<(), String>>,
+    pub(crate) daemon_started: Option<Result<(), String>>,
 }
 
 fn opt(v: Option<u32>) -> String {
@@ -80,7 +80,7 @@ struct Progress {
     before: Option<u32>,
 }
 
-pub fn repair(ctx: &Ctx) -> Report {
+pub(crate) fn repair(ctx: &Ctx) -> Report {
     let started = (ctx.now)();
     let mode = ctx.svc.mode();
     ctx.audit.event("repair-start", &[("mode", &mode.as_str())]);
@@ -96,7 +96,7 @@ pub fn repair(ctx: &Ctx) -> Report {
     let after = progress
         .db_dir
         .as_deref()
-        .and_then(|d| crate::cvd::local_daily(d).ok())
+        .and_then(|d| crate::clamav::cvd::local_daily(d).ok())
         .map(|l| l.header.version);
     let finished = (ctx.now)();
     ctx.audit.event(
@@ -123,7 +123,7 @@ pub fn repair(ctx: &Ctx) -> Report {
 /// scope): kill any freshclam still holding the log lock (an orphan of that worker would
 /// make the daemon fail to start), then start the daemon. Without a daemon, just forget
 /// the marker.
-pub fn recover(ctx: &Ctx) {
+pub(crate) fn recover(ctx: &Ctx) {
     if !ctx.svc.mode().has_daemon() {
         let r = flight::clear_marker(&ctx.marker).map_err(|e| e.to_string());
         ctx.audit.event("marker-cleared", &[("result", &res(&r))]);
@@ -145,7 +145,7 @@ pub fn recover(ctx: &Ctx) {
 }
 
 /// Starts the daemon and clears the marker once it is up.
-pub fn start_daemon(ctx: &Ctx) -> Result<(), String> {
+pub(crate) fn start_daemon(ctx: &Ctx) -> Result<(), String> {
     let r = ctx.svc.start();
     let clear = if r.is_ok() {
         flight::clear_marker(&ctx.marker).map_err(|e| e.to_string())
@@ -188,7 +188,9 @@ fn ladder(ctx: &Ctx, mode: Mode, progress: &mut Progress) -> Result<Outcome, Str
     })?;
     let db = conf.database_directory.clone();
     progress.db_dir = Some(db.clone());
-    progress.before = crate::cvd::local_daily(&db).ok().map(|l| l.header.version);
+    progress.before = crate::clamav::cvd::local_daily(&db)
+        .ok()
+        .map(|l| l.header.version);
     a.event(
         "freshclam-conf",
         &[
@@ -295,12 +297,14 @@ fn ladder(ctx: &Ctx, mode: Mode, progress: &mut Progress) -> Result<Outcome, Str
     if let End::Interrupted(sig) = end {
         a.event("interrupted", &[("signal", &sig), ("step", &"freshclam")]);
     }
-    let after = crate::cvd::local_daily(&db).ok().map(|l| l.header.version);
+    let after = crate::clamav::cvd::local_daily(&db)
+        .ok()
+        .map(|l| l.header.version);
     Ok(classify(end, progress.before, after, cooldown))
 }
 
 /// freshclam output lines audited per run; a normal run prints a dozen.
-pub const MAX_AUDITED_OUTPUT_LINES: usize = 500;
+pub(crate) const MAX_AUDITED_OUTPUT_LINES: usize = 500;
 
 fn audit_actions(a: &dyn Audit, acts: &[dbfix::Action]) {
     for act in acts {
@@ -312,7 +316,12 @@ fn audit_actions(a: &dyn Audit, acts: &[dbfix::Action]) {
 }
 
 /// Names the result of the freshclam run.
-pub fn classify(end: End, before: Option<u32>, after: Option<u32>, saw_cooldown: bool) -> Outcome {
+pub(crate) fn classify(
+    end: End,
+    before: Option<u32>,
+    after: Option<u32>,
+    saw_cooldown: bool,
+) -> Outcome {
     match end {
         End::Exited(0) if after.is_some() && after > before => Outcome::Updated,
         End::Exited(0) if saw_cooldown => Outcome::Cooldown,
@@ -329,7 +338,7 @@ pub fn classify(end: End, before: Option<u32>, after: Option<u32>, saw_cooldown:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::audit::Capture;
+    use crate::handler::audit::Capture;
     use std::cell::{Cell, RefCell};
     use std::fs;
     use std::path::Path;

@@ -11,13 +11,13 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// The only PATH children see; the caller's environment never reaches them.
-pub const CLEAN_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
+pub(crate) const CLEAN_PATH: &str = "/usr/sbin:/usr/bin:/sbin:/bin";
 /// Longest output line kept; the rest of a longer line is dropped.
 const MAX_LINE: usize = 4096;
 
 /// How a child ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum End {
+pub(crate) enum End {
     Exited(i32),
     Signaled(i32),
     /// The time limit passed; the group got SIGTERM then SIGKILL.
@@ -38,7 +38,7 @@ impl std::fmt::Display for End {
 }
 
 /// A Command for `program` with the hygiene above applied.
-pub fn clean(program: &Path) -> Command {
+pub(crate) fn clean(program: &Path) -> Command {
     let mut c = Command::new(program);
     c.env_clear()
         .env("PATH", CLEAN_PATH)
@@ -60,7 +60,7 @@ fn status_end(st: ExitStatus) -> End {
 /// Runs `cmd` to completion within `limit`, calling `on_line` for every output line
 /// (stdout and stderr interleaved as they arrive). `stop` is polled: when it returns a
 /// signal the group is killed. Spawn errors come back as Err.
-pub fn run_lines(
+pub(crate) fn run_lines(
     mut cmd: Command,
     limit: Duration,
     grace: Duration,
@@ -112,7 +112,7 @@ pub fn run_lines(
 
 /// Runs a short command (systemctl, init script, `freshclam --version`), output discarded
 /// except the first line, killed after `limit`.
-pub fn run_short(cmd: Command, limit: Duration) -> std::io::Result<(End, String)> {
+pub(crate) fn run_short(cmd: Command, limit: Duration) -> std::io::Result<(End, String)> {
     let mut first = String::new();
     let end = run_lines(cmd, limit, Duration::from_secs(1), &|| None, &mut |l| {
         if first.is_empty() {

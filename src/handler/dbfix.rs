@@ -12,16 +12,16 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// Never deleted: freshclam's CDN cool-down and UUID live there.
-pub const FRESHCLAM_DAT: &str = "freshclam.dat";
+pub(crate) const FRESHCLAM_DAT: &str = "freshclam.dat";
 /// Deepest tmp tree we remove; freshclam's are one level deep.
 const MAX_DEPTH: usize = 16;
 
 /// One change (or refusal) to audit.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Action {
-    pub what: &'static str,
-    pub name: String,
-    pub result: Result<(), String>,
+pub(crate) struct Action {
+    pub(crate) what: &'static str,
+    pub(crate) name: String,
+    pub(crate) result: Result<(), String>,
 }
 
 fn is(st: &FileStat, kind: nix::libc::mode_t) -> bool {
@@ -76,7 +76,7 @@ fn require_database(dir: &Path, dirfd: &OwnedFd, entries: &[OsString]) -> Result
 /// DatabaseDirectory comes from freshclam.conf, which Debian gives to clamav: so nothing is
 /// changed unless the directory already holds a ClamAV database or freshclam.dat, or a
 /// DatabaseDirectory pointed at /etc would hand /etc and everything in it to clamav.
-pub fn fix_ownership(dir: &Path, uid: u32, gid: u32) -> Result<Vec<Action>, String> {
+pub(crate) fn fix_ownership(dir: &Path, uid: u32, gid: u32) -> Result<Vec<Action>, String> {
     let dirfd = open_dir(dir)?;
     let entries = names(&dirfd)?;
     require_database(dir, &dirfd, &entries)?;
@@ -154,7 +154,7 @@ pub fn fix_ownership(dir: &Path, uid: u32, gid: u32) -> Result<Vec<Action>, Stri
 }
 
 /// Removes `tmp.*` directories a killed freshclam left behind, without following symlinks.
-pub fn remove_tmp_dirs(dir: &Path) -> Result<Vec<Action>, String> {
+pub(crate) fn remove_tmp_dirs(dir: &Path) -> Result<Vec<Action>, String> {
     let dirfd = open_dir(dir)?;
     let entries = names(&dirfd)?;
     require_database(dir, &dirfd, &entries)?;
@@ -207,7 +207,7 @@ fn remove_tree_at(parent: &impl AsFd, name: &OsStr, depth: usize) -> Result<(), 
 
 /// Deletes mirrors.dat, which only ClamAV before 0.103 used (stale mirror state there could
 /// block updates); newer versions never read it, so it is left alone.
-pub fn remove_mirrors_dat(dir: &Path, version: Option<(u32, u32, u32)>) -> Option<Action> {
+pub(crate) fn remove_mirrors_dat(dir: &Path, version: Option<(u32, u32, u32)>) -> Option<Action> {
     let old = matches!(version, Some((0, minor, _)) if minor < 103);
     if !old {
         return None;

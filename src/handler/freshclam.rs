@@ -1,12 +1,12 @@
 //! Running freshclam, naming its exit codes, finding processes that hold its log lock.
 
-use crate::command::{End, clean, run_lines, run_short};
+use crate::system::process::{End, clean, run_lines, run_short};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// freshclam's exit codes (clamav 1.4 `freshclam --help` / libfreshclam `fc_error_t`).
-pub fn exit_name(code: i32) -> &'static str {
+pub(crate) fn exit_name(code: i32) -> &'static str {
     match code {
         0 => "ok",
         2 => "init (log file locked?)",
@@ -32,7 +32,7 @@ pub fn exit_name(code: i32) -> &'static str {
 }
 
 /// The seam for the ladder: running freshclam and dealing with stray instances.
-pub trait Freshclam {
+pub(crate) trait Freshclam {
     /// `(major, minor, patch)` from `freshclam --version`.
     fn version(&self) -> Option<(u32, u32, u32)>;
     /// Runs freshclam once; every output line goes to `on_line`.
@@ -45,11 +45,11 @@ pub trait Freshclam {
     fn kill_lock_holders(&self, log: &Path) -> Vec<(i32, Result<(), String>)>;
 }
 
-pub struct Real {
-    pub program: PathBuf,
-    pub conf: PathBuf,
-    pub limit: Duration,
-    pub grace: Duration,
+pub(crate) struct Real {
+    pub(crate) program: PathBuf,
+    pub(crate) conf: PathBuf,
+    pub(crate) limit: Duration,
+    pub(crate) grace: Duration,
 }
 
 impl Freshclam for Real {
@@ -96,7 +96,7 @@ impl Freshclam for Real {
 }
 
 /// `ClamAV 1.4.6/27472/...` → (1, 4, 6).
-pub fn parse_version(line: &str) -> Option<(u32, u32, u32)> {
+pub(crate) fn parse_version(line: &str) -> Option<(u32, u32, u32)> {
     let v = line.strip_prefix("ClamAV ")?.split('/').next()?;
     let mut it = v
         .split(|c: char| !c.is_ascii_digit())
@@ -110,7 +110,7 @@ pub fn parse_version(line: &str) -> Option<(u32, u32, u32)> {
 
 /// PIDs holding any lock on the file with `dev`/`ino`, from /proc/locks lines like
 /// `1: POSIX  ADVISORY  WRITE 1234 08:01:123456 0 EOF` (device in hex major:minor).
-pub fn holders(proc_locks: &str, dev: u64, ino: u64) -> Vec<i32> {
+pub(crate) fn holders(proc_locks: &str, dev: u64, ino: u64) -> Vec<i32> {
     let (maj, min) = (nix::sys::stat::major(dev), nix::sys::stat::minor(dev));
     let mut pids: Vec<i32> = proc_locks
         .lines()
@@ -135,7 +135,7 @@ pub fn holders(proc_locks: &str, dev: u64, ino: u64) -> Vec<i32> {
 
 /// Whether `pid` runs `program`: its exe, or argv[0]/argv[1] (a script run by its
 /// interpreter) is that exact path. Anything else is never killed.
-pub fn is_program(pid: i32, program: &Path) -> bool {
+pub(crate) fn is_program(pid: i32, program: &Path) -> bool {
     if std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == program) {
         return true;
     }

@@ -6,45 +6,45 @@
 use std::path::{Path, PathBuf};
 
 /// Env var selecting test mode; honoured only for an unprivileged, non-sudo caller.
-pub const TEST_ROOT_ENV: &str = "CLAMAV_FRESHEN_TEST_ROOT";
+pub(crate) const TEST_ROOT_ENV: &str = "CLAMAV_FRESHEN_TEST_ROOT";
 /// Where the handler itself is installed; what the worker is started from in production.
-pub const SELF_EXE: &str = "/usr/sbin/clamav-freshen";
-pub const UNIT: &str = "clamav-freshclam.service";
+pub(crate) const SELF_EXE: &str = "/usr/sbin/clamav-freshen";
+pub(crate) const UNIT: &str = "clamav-freshclam.service";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Paths {
+pub(crate) struct Paths {
     /// `None` in production; the test root otherwise.
-    pub root: Option<PathBuf>,
-    pub config: PathBuf,
-    pub run_dir: PathBuf,
-    pub lock: PathBuf,
+    pub(crate) root: Option<PathBuf>,
+    pub(crate) config: PathBuf,
+    pub(crate) run_dir: PathBuf,
+    pub(crate) lock: PathBuf,
     /// Present while the worker has the daemon stopped; survives a SIGKILLed worker.
-    pub marker: PathBuf,
-    pub worker_log: PathBuf,
-    pub state_dir: PathBuf,
-    pub state_file: PathBuf,
-    pub dev_log: PathBuf,
+    pub(crate) marker: PathBuf,
+    pub(crate) worker_log: PathBuf,
+    pub(crate) state_dir: PathBuf,
+    pub(crate) state_file: PathBuf,
+    pub(crate) dev_log: PathBuf,
     /// Exists when systemd is PID 1.
-    pub systemd_running: PathBuf,
-    pub unit_dirs: [PathBuf; 3],
-    pub systemctl: [PathBuf; 2],
-    pub systemd_run: PathBuf,
-    pub init_script: PathBuf,
-    pub cron_file: PathBuf,
-    pub dev_null: PathBuf,
+    pub(crate) systemd_running: PathBuf,
+    pub(crate) unit_dirs: [PathBuf; 3],
+    pub(crate) systemctl: [PathBuf; 2],
+    pub(crate) systemd_run: PathBuf,
+    pub(crate) init_script: PathBuf,
+    pub(crate) cron_file: PathBuf,
+    pub(crate) dev_null: PathBuf,
     /// The program the detached worker is started from.
-    pub self_exe: PathBuf,
+    pub(crate) self_exe: PathBuf,
 }
 
 impl Paths {
-    pub fn system() -> Paths {
+    pub(crate) fn system() -> Paths {
         Self::build(None, PathBuf::from(SELF_EXE))
     }
 
     /// Test layout: each absolute path P becomes `<root>/P`. The worker is the running
     /// binary (the test build), which is acceptable only because test mode is never
     /// honoured for a privileged or sudo caller.
-    pub fn under(root: &Path, self_exe: PathBuf) -> Paths {
+    pub(crate) fn under(root: &Path, self_exe: PathBuf) -> Paths {
         Self::build(Some(root.to_path_buf()), self_exe)
     }
 
@@ -77,11 +77,11 @@ impl Paths {
     }
 
     /// Re-roots an absolute path taken from the config (freshclam, freshclam.conf, nagios.cmd).
-    pub fn map(&self, p: &Path) -> PathBuf {
+    pub(crate) fn map(&self, p: &Path) -> PathBuf {
         reroot(self.root.as_deref(), p)
     }
 
-    pub fn systemd_is_pid1(&self) -> bool {
+    pub(crate) fn systemd_is_pid1(&self) -> bool {
         self.systemd_running.is_dir()
     }
 }

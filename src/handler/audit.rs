@@ -7,15 +7,16 @@
 use std::cell::RefCell;
 use std::io::Write;
 use std::path::Path;
+#[cfg(test)]
 use std::sync::Mutex;
 
 /// Longest value kept verbatim, in bytes.
-pub const MAX_VALUE: usize = 200;
+pub(crate) const MAX_VALUE: usize = 200;
 /// Hard cap on a whole line, below common syslog datagram limits.
-pub const MAX_LINE: usize = 3000;
+pub(crate) const MAX_LINE: usize = 3000;
 
 /// Where audit lines go. `event` is the first key.
-pub trait Audit {
+pub(crate) trait Audit {
     fn line(&self, line: &str);
 
     fn event(&self, event: &str, fields: &[(&str, &dyn std::fmt::Display)]) {
@@ -24,7 +25,7 @@ pub trait Audit {
 }
 
 /// `event=<event> k="v" ...`, bounded by [`MAX_LINE`].
-pub fn format_line(event: &str, fields: &[(&str, &dyn std::fmt::Display)]) -> String {
+pub(crate) fn format_line(event: &str, fields: &[(&str, &dyn std::fmt::Display)]) -> String {
     let mut out = format!("event={}", escape(event));
     for (k, v) in fields {
         out.push(' ');
@@ -45,12 +46,12 @@ pub fn format_line(event: &str, fields: &[(&str, &dyn std::fmt::Display)]) -> St
 }
 
 /// Escapes one value; quoted when empty or holding anything beyond a plain token.
-pub fn escape(v: &str) -> String {
+pub(crate) fn escape(v: &str) -> String {
     escape_bytes(v.as_bytes())
 }
 
 /// Same as [`escape`] for raw bytes (non-UTF-8 arguments).
-pub fn escape_bytes(v: &[u8]) -> String {
+pub(crate) fn escape_bytes(v: &[u8]) -> String {
     let (shown, cut) = if v.len() > MAX_VALUE {
         (&v[..MAX_VALUE], true)
     } else {
@@ -87,7 +88,7 @@ const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 type Logger = syslog::Logger<syslog::LoggerBackend, syslog::Formatter3164>;
 
 /// Syslog over a unix datagram socket (`/dev/log`, re-rooted in test mode).
-pub struct Syslog {
+pub(crate) struct Syslog {
     logger: RefCell<Option<Logger>>,
     /// Copy every line to stderr when syslog fails (the worker's stderr is a file).
     mirror_on_failure: bool,
@@ -95,7 +96,11 @@ pub struct Syslog {
 }
 
 impl Syslog {
-    pub fn open(socket: &Path, facility: syslog::Facility, mirror_on_failure: bool) -> Syslog {
+    pub(crate) fn open(
+        socket: &Path,
+        facility: syslog::Facility,
+        mirror_on_failure: bool,
+    ) -> Syslog {
         let formatter = syslog::Formatter3164 {
             facility,
             hostname: None,
@@ -166,18 +171,21 @@ impl Audit for Syslog {
 }
 
 /// Collects lines in memory (unit tests).
+#[cfg(test)]
 #[derive(Default)]
-pub struct Capture(pub Mutex<Vec<String>>);
+pub(crate) struct Capture(pub Mutex<Vec<String>>);
 
+#[cfg(test)]
 impl Capture {
-    pub fn lines(&self) -> Vec<String> {
+    pub(crate) fn lines(&self) -> Vec<String> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
-    pub fn contains(&self, needle: &str) -> bool {
+    pub(crate) fn contains(&self, needle: &str) -> bool {
         self.lines().iter().any(|l| l.contains(needle))
     }
 }
 
+#[cfg(test)]
 impl Audit for Capture {
     fn line(&self, line: &str) {
         self.0
@@ -188,7 +196,7 @@ impl Audit for Capture {
 }
 
 /// Who is calling: the sudo user when under sudo, else the numeric uid.
-pub fn caller() -> String {
+pub(crate) fn caller() -> String {
     match std::env::var_os("SUDO_USER") {
         Some(u) => format!(
             "sudo:{}",

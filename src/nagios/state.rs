@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 /// `$SERVICESTATE$`, and a plugin's result with its exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum ServiceState {
+pub(crate) enum ServiceState {
     Ok,
     Warning,
     Critical,
@@ -14,7 +14,7 @@ pub enum ServiceState {
 
 impl ServiceState {
     /// The plugin exit code Nagios maps to this state.
-    pub fn exit_code(self) -> i32 {
+    pub(crate) fn exit_code(self) -> i32 {
         match self {
             ServiceState::Ok => 0,
             ServiceState::Warning => 1,
@@ -23,22 +23,12 @@ impl ServiceState {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             ServiceState::Ok => "OK",
             ServiceState::Warning => "WARNING",
             ServiceState::Critical => "CRITICAL",
             ServiceState::Unknown => "UNKNOWN",
-        }
-    }
-
-    /// Severity order for combining results: OK < WARNING < UNKNOWN < CRITICAL.
-    pub fn severity(self) -> u8 {
-        match self {
-            ServiceState::Ok => 0,
-            ServiceState::Warning => 1,
-            ServiceState::Unknown => 2,
-            ServiceState::Critical => 3,
         }
     }
 }
@@ -65,13 +55,13 @@ impl FromStr for ServiceState {
 
 /// `$SERVICESTATETYPE$`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum StateType {
+pub(crate) enum StateType {
     Soft,
     Hard,
 }
 
 impl StateType {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             StateType::Soft => "SOFT",
             StateType::Hard => "HARD",
@@ -97,10 +87,10 @@ impl FromStr for StateType {
 }
 
 /// Largest `$SERVICEATTEMPT$` accepted; Nagios' max_check_attempts is small in practice.
-pub const MAX_ATTEMPT: u32 = 999;
+pub(crate) const MAX_ATTEMPT: u32 = 999;
 
 /// `$SERVICEATTEMPT$`: 1..=999 in plain decimal, no sign, no leading zero.
-pub fn parse_attempt(s: &str) -> Result<u32, String> {
+pub(crate) fn parse_attempt(s: &str) -> Result<u32, String> {
     let ok = !s.is_empty()
         && s.len() <= 3
         && s.bytes().all(|b| b.is_ascii_digit())
@@ -141,6 +131,5 @@ mod tests {
     fn exit_codes() {
         assert_eq!(ServiceState::Ok.exit_code(), 0);
         assert_eq!(ServiceState::Unknown.exit_code(), 3);
-        assert!(ServiceState::Critical.severity() > ServiceState::Unknown.severity());
     }
 }

@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, UdpSocket};
 use std::path::Path;
 use std::time::Instant;
 
-pub const DNS_PORT: u16 = 53;
+pub(crate) const DNS_PORT: u16 = 53;
 /// Header length of a DNS message (RFC 1035 4.1.1).
 const HEADER_LEN: usize = 12;
 /// Largest UDP answer read; without EDNS0 servers send at most 512 bytes, this is slack.
@@ -22,19 +22,19 @@ const TCP_MAX: usize = 16 * 1024;
 
 /// The fields of the TXT record the check uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DnsInfo {
+pub(crate) struct DnsInfo {
     /// Field 0, e.g. `1.4.6`.
-    pub clamav_version: String,
+    pub(crate) clamav_version: String,
     /// Field 1.
-    pub main: u32,
+    pub(crate) main: u32,
     /// Field 2: the published daily version.
-    pub daily: u32,
+    pub(crate) daily: u32,
     /// Field 3, when present and numeric.
-    pub record_time: Option<i64>,
+    pub(crate) record_time: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum TxtError {
+pub(crate) enum TxtError {
     #[error("TXT record is not printable ASCII")]
     NotAscii,
     #[error("TXT record has {0} field(s), expected at least 3")]
@@ -49,7 +49,7 @@ pub enum TxtError {
 
 /// Parses `1.4.6:62:27472:1732530000:1:90:49192:336`. Fields past the third are optional and
 /// extra fields are ignored: ClamAV has added fields before.
-pub fn parse_txt(bytes: &[u8]) -> Result<DnsInfo, TxtError> {
+pub(crate) fn parse_txt(bytes: &[u8]) -> Result<DnsInfo, TxtError> {
     if !bytes.iter().all(|b| (0x20..0x7f).contains(b)) {
         return Err(TxtError::NotAscii);
     }
@@ -82,7 +82,7 @@ pub fn parse_txt(bytes: &[u8]) -> Result<DnsInfo, TxtError> {
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum DnsError {
+pub(crate) enum DnsError {
     #[error("invalid DNS name {0:?}")]
     InvalidName(String),
     #[error("no nameserver to ask")]
@@ -107,17 +107,17 @@ pub enum DnsError {
 
 /// A TXT answer and how it was obtained.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TxtAnswer {
+pub(crate) struct TxtAnswer {
     /// The character-strings of the first TXT record, concatenated.
-    pub text: Vec<u8>,
-    pub server: SocketAddr,
+    pub(crate) text: Vec<u8>,
+    pub(crate) server: SocketAddr,
     /// True when the UDP answer was truncated and TCP gave the full one.
-    pub tcp: bool,
+    pub(crate) tcp: bool,
 }
 
 /// Parses `-s`: an IP address, with an optional port (`1.2.3.4:53`, `[::1]:53`, `::1`).
 /// Names are refused: the nameserver cannot be looked up with itself.
-pub fn parse_server(s: &str) -> Result<SocketAddr, String> {
+pub(crate) fn parse_server(s: &str) -> Result<SocketAddr, String> {
     if let Ok(ip) = s.parse::<IpAddr>() {
         return Ok(SocketAddr::new(ip, DNS_PORT));
     }
@@ -126,7 +126,7 @@ pub fn parse_server(s: &str) -> Result<SocketAddr, String> {
 }
 
 /// Nameservers of a resolv.conf; none listed means the local host, as in glibc.
-pub fn nameservers(path: &Path) -> Result<Vec<SocketAddr>, DnsError> {
+pub(crate) fn nameservers(path: &Path) -> Result<Vec<SocketAddr>, DnsError> {
     let err = |reason: String| DnsError::ResolvConf {
         path: path.display().to_string(),
         reason,
@@ -146,7 +146,7 @@ pub fn nameservers(path: &Path) -> Result<Vec<SocketAddr>, DnsError> {
 
 /// A query id nobody off-path can guess. std's RandomState keys come from the OS RNG, which
 /// spares a crate for two bytes.
-pub fn random_id() -> u16 {
+pub(crate) fn random_id() -> u16 {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u32(std::process::id());
     h.finish() as u16
@@ -154,7 +154,7 @@ pub fn random_id() -> u16 {
 
 /// A host name as DNS carries it: dot-separated labels of 1..=63 letters, digits, `-` or `_`,
 /// 253 bytes at most, one trailing dot allowed. simple-dns alone takes `a..b`.
-pub fn valid_name(name: &str) -> bool {
+pub(crate) fn valid_name(name: &str) -> bool {
     let n = name.strip_suffix('.').unwrap_or(name);
     !n.is_empty()
         && n.len() <= 253
@@ -166,7 +166,7 @@ pub fn valid_name(name: &str) -> bool {
 }
 
 /// Builds a recursive TXT query (class IN) for `name`.
-pub fn build_query(id: u16, name: &str) -> Result<Vec<u8>, DnsError> {
+pub(crate) fn build_query(id: u16, name: &str) -> Result<Vec<u8>, DnsError> {
     let bad = || DnsError::InvalidName(name.to_string());
     if !valid_name(name) {
         return Err(bad());
@@ -186,7 +186,7 @@ pub fn build_query(id: u16, name: &str) -> Result<Vec<u8>, DnsError> {
 
 /// What one datagram or TCP message meant for our query.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reply {
+pub(crate) enum Reply {
     Txt(Vec<u8>),
     NxDomain,
     /// NOERROR without a TXT record for the name (NODATA).
@@ -200,7 +200,7 @@ pub enum Reply {
 /// Why a packet was not taken as the answer; such packets are ignored, so that a stray or
 /// spoofed datagram cannot decide the check.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Reject {
+pub(crate) enum Reject {
     Malformed,
     WrongId,
     NotAResponse,
@@ -208,7 +208,7 @@ pub enum Reject {
 }
 
 /// Interprets `buf` as the answer to query `id` for TXT `name`.
-pub fn parse_reply(buf: &[u8], id: u16, name: &str) -> Result<Reply, Reject> {
+pub(crate) fn parse_reply(buf: &[u8], id: u16, name: &str) -> Result<Reply, Reject> {
     if buf.len() < HEADER_LEN {
         return Err(Reject::Malformed);
     }
@@ -271,7 +271,7 @@ pub fn parse_reply(buf: &[u8], id: u16, name: &str) -> Result<Reply, Reject> {
 /// try given an equal share of the time left before `deadline`. NXDOMAIN and NODATA end the
 /// search (a definitive answer); failures and silence move on to the next server. `log`
 /// collects one line per try for `-v`.
-pub fn query_txt(
+pub(crate) fn query_txt(
     name: &str,
     servers: &[SocketAddr],
     rounds: u32,

@@ -25,7 +25,7 @@ Thresholds use the Monitoring Plugins range syntax on the lag: N alerts outside 
 below N, ~:N above N, M:N outside M..N, @M:N inside M..N. The defaults (-w 0 -c 1) behave \
 like check_clamav: WARNING one revision behind, CRITICAL two or more."
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// freshclam.conf to read DatabaseDirectory and DNSDatabaseInfo from.
     #[arg(
         short = 'f',
@@ -33,25 +33,25 @@ pub struct Cli {
         value_name = "CONF",
         default_value = "/etc/clamav/freshclam.conf"
     )]
-    pub config: std::path::PathBuf,
+    pub(crate) config: std::path::PathBuf,
 
     /// Database directory holding daily.cvd/daily.cld; overrides DatabaseDirectory.
     #[arg(short = 'd', long = "database-dir", value_name = "DIR")]
-    pub database_dir: Option<std::path::PathBuf>,
+    pub(crate) database_dir: Option<std::path::PathBuf>,
 
     /// TXT record with the published versions; overrides DNSDatabaseInfo
     /// (default current.cvd.clamav.net).
     #[arg(short = 'H', long = "dns-name", value_name = "NAME")]
-    pub dns_name: Option<String>,
+    pub(crate) dns_name: Option<String>,
 
     /// Nameserver to ask (IP address, optional :PORT) instead of those in /etc/resolv.conf.
     #[arg(short = 's', long = "server", value_name = "SERVER[:PORT]")]
-    pub server: Option<String>,
+    pub(crate) server: Option<String>,
 
     /// Seconds the whole check may take, DNS retries included.
     #[arg(short = 't', long = "timeout", value_name = "SECONDS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub timeout: u64,
+    pub(crate) timeout: u64,
 
     /// Warning range for the lag in revisions (Monitoring Plugins syntax).
     #[arg(
@@ -61,7 +61,7 @@ pub struct Cli {
         default_value = "0",
         allow_hyphen_values = true
     )]
-    pub warning: String,
+    pub(crate) warning: String,
 
     /// Critical range for the lag in revisions (Monitoring Plugins syntax).
     #[arg(
@@ -71,17 +71,17 @@ pub struct Cli {
         default_value = "1",
         allow_hyphen_values = true
     )]
-    pub critical: String,
+    pub(crate) critical: String,
 
     /// When DNS cannot tell the published version, a local database built more than HOURS
     /// ago is CRITICAL ("stale whatever DNS says") instead of UNKNOWN.
     #[arg(long = "max-age", value_name = "HOURS", default_value_t = 48,
           value_parser = clap::value_parser!(u64).range(1..=87600))]
-    pub max_age: u64,
+    pub(crate) max_age: u64,
 
     /// Print details after the status line: files read, nameservers asked, TXT text.
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
-    pub verbose: u8,
+    pub(crate) verbose: u8,
 }
 
 #[cfg(test)]

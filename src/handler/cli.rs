@@ -19,13 +19,13 @@ use clap::{Parser, Subcommand};
                   to syslog. Configuration: /etc/clamav-freshen/clamav-freshen.toml.",
     disable_help_subcommand = true
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Nagios/Icinga event handler: `handle $SERVICESTATE$ $SERVICESTATETYPE$ $SERVICEATTEMPT$`.
     /// Returns at once; a needed repair runs in a detached worker.
     Handle {

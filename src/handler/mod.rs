@@ -5,21 +5,32 @@
 //! escaped) and the environment (ignored except the test-root variable, which is honoured
 //! only for a non-sudo caller whose uid equals its euid).
 
-use crate::audit::{Audit, Syslog, caller, escape_bytes};
-use crate::cli_handler::{Cli, Command};
-use crate::config::{Config, Source};
-use crate::decide::{Decision, Facts, Policy, Trigger, decide};
-use crate::flight;
-use crate::freshclam::{self, Freshclam};
-use crate::freshclam_conf::FreshclamConf;
-use crate::freshclam_dat::FreshclamDat;
+pub(crate) mod audit;
+pub(crate) mod cli;
+pub(crate) mod config;
+pub(crate) mod dbfix;
+pub(crate) mod decide;
+pub(crate) mod flight;
+pub(crate) mod freshclam;
+pub(crate) mod ladder;
+pub(crate) mod paths;
+pub(crate) mod service;
+pub(crate) mod state;
+
+use crate::clamav::freshclam_conf::FreshclamConf;
+use crate::clamav::freshclam_dat::FreshclamDat;
+use crate::handler::audit::{Audit, Syslog, caller, escape_bytes};
+use crate::handler::cli::{Cli, Command};
+use crate::handler::config::{Config, Source};
+use crate::handler::decide::{Decision, Facts, Policy, Trigger, decide};
+use crate::handler::freshclam::Freshclam;
+use crate::handler::ladder::{Ctx, Report};
+use crate::handler::paths::{Paths, TEST_ROOT_ENV};
+use crate::handler::service::ServiceManager;
+use crate::handler::state::LastRepair;
+use crate::nagios::command_file::{self, Submit};
 use crate::nagios::{ServiceState, StateType, parse_attempt};
-use crate::nagios_cmd::{self, Submit};
-use crate::paths::{Paths, TEST_ROOT_ENV};
-use crate::repair::{self, Ctx, Report};
-use crate::service::{self, ServiceManager};
-use crate::state::LastRepair;
-use crate::sys;
+use crate::system;
 use clap::Parser;
 use std::ffi::OsString;
 use std::fs::File;
@@ -58,9 +69,9 @@ fn printable(s: &str) -> String {
 }
 
 /// Exit code of every refusal (bad arguments, environment, config, misuse).
-pub const EXIT_REFUSED: i32 = 2;
+pub(crate) const EXIT_REFUSED: i32 = 2;
 
-pub fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
@@ -73,14 +84,14 @@ fn under_sudo() -> bool {
 
 /// Picks the paths: production, or the test root when that is allowed. `Err` carries the
 /// refusal reason.
-pub fn select_paths() -> Result<Paths, String> {
+pub(crate) fn select_paths() -> Result<Paths, String> {
     let Some(root) = std::env::var_os(TEST_ROOT_ENV) else {
         return Ok(Paths::system());
     };
     if under_sudo()
         || nix::unistd::getuid() != nix::unistd::geteuid()
         || nix::unistd::getgid() != nix::unistd::getegid()
-        || sys::secure_exec()
+        || system::secure_exec()
     {
         return Err(format!(
             "{TEST_ROOT_ENV} is not honoured under sudo or setuid"
@@ -113,18 +124,18 @@ fn refuse(audit: &dyn Audit, reason: &str) -> i32 {
 
 /// Runs one invocation; returns the exit code. `args` includes argv[0].
 pub fn main(args: Vec<OsString>) -> i32 {
-    sys::sanitize_process();
+    system::sanitize_process();
     let is_worker = args.get(1).is_some_and(|a| a == "worker");
     // The worker's lock arrives on fd 3; claim it before anything else can open a file
     // that would land on that number.
     let inherited_lock = if is_worker {
-        sys::take_inherited_lock_fd()
+        system::take_inherited_lock_fd()
     } else {
         None
     };
     if is_worker {
         // First thing: a stop signal must never take the daemon down with the worker.
-        if let Err(e) = sys::install_stop_handlers() {
+        if let Err(e) = system::install_stop_handlers() {
             complain!("clamav-freshen: cannot install signal handlers: {e}");
         }
     }
@@ -156,7 +167,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         }
     };
     if matches!(cli.command, Command::Handle { .. } | Command::Heal) {
-        sys::ignore_job_control();
+        system::ignore_job_control();
     }
     let owner = if paths.root.is_some() {
         nix::unistd::geteuid().as_raw()
@@ -255,7 +266,7 @@ fn clap_reason(e: &clap::Error) -> String {
 }
 
 fn audit_invocation(audit: &dyn Audit, args: &[OsString]) {
-    let mut line = crate::audit::format_line(
+    let mut line = crate::handler::audit::format_line(
         "invoke",
         &[
             ("caller", &caller()),
@@ -267,7 +278,7 @@ fn audit_invocation(audit: &dyn Audit, args: &[OsString]) {
     // Each argument escaped from its raw bytes (non-UTF-8 included) and truncated alone.
     for (i, a) in args.iter().skip(1).enumerate() {
         line.push_str(&format!(" arg{}={}", i + 1, escape_bytes(a.as_bytes())));
-        if line.len() > crate::audit::MAX_LINE {
+        if line.len() > crate::handler::audit::MAX_LINE {
             line.push_str(" truncated=line");
             break;
         }
@@ -336,7 +347,7 @@ impl Env<'_> {
             ],
         );
         let fc = self.real_freshclam();
-        repair::recover(&self.ctx(&svc, &fc, &|| None));
+        ladder::recover(&self.ctx(&svc, &fc, &|| None));
     }
 
     fn ctx<'b>(
@@ -439,7 +450,7 @@ impl Env<'_> {
         };
         cmd.arg("worker")
             .env_clear()
-            .env("PATH", crate::command::CLEAN_PATH)
+            .env("PATH", crate::system::process::CLEAN_PATH)
             .current_dir("/");
         if let Some(root) = &p.root {
             cmd.env(TEST_ROOT_ENV, root);
@@ -467,7 +478,7 @@ impl Env<'_> {
             }
         };
         cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
-        sys::detach_with_lock(&mut cmd, lock.as_raw_fd());
+        system::detach_with_lock(&mut cmd, lock.as_raw_fd());
         // The child is reparented to init once we exit; it is never waited for.
         let child = cmd.spawn()?;
         Ok(child.id())
@@ -486,8 +497,8 @@ impl Env<'_> {
     fn run_ladder(&self) -> Report {
         let svc = self.service();
         let fc = self.real_freshclam();
-        let stop = sys::stop_requested;
-        let report = repair::repair(&self.ctx(&svc, &fc, &stop));
+        let stop = system::stop_requested;
+        let report = ladder::repair(&self.ctx(&svc, &fc, &stop));
         let rec = LastRepair {
             started: report.started,
             finished: report.finished,
@@ -502,7 +513,7 @@ impl Env<'_> {
             )],
         );
         let cmd_file = self.paths.map(&self.cfg.nagios_command_file);
-        let sent = match nagios_cmd::submit(
+        let sent = match command_file::submit(
             &cmd_file,
             &self.cfg.nagios_host,
             &self.cfg.nagios_service,
@@ -539,7 +550,7 @@ impl Env<'_> {
     }
 
     fn repair_foreground(&self) -> i32 {
-        if let Err(e) = sys::install_stop_handlers() {
+        if let Err(e) = system::install_stop_handlers() {
             self.audit
                 .event("signals", &[("result", &format!("error: {e}"))]);
         }
@@ -594,13 +605,13 @@ impl Env<'_> {
         if r.outcome.is_success() { 0 } else { 1 }
     }
 
-    fn check_options(&self) -> crate::plugin::CheckOptions {
-        let lag = |n: u32| crate::range::Range {
+    fn check_options(&self) -> crate::check::plugin::CheckOptions {
+        let lag = |n: u32| crate::nagios::range::Range {
             start: Some(0.0),
             end: Some(n as f64),
             inside: false,
         };
-        crate::plugin::CheckOptions {
+        crate::check::plugin::CheckOptions {
             freshclam_conf: self.paths.map(&self.cfg.freshclam_conf),
             database_dir: None,
             dns_name: None,
@@ -616,10 +627,10 @@ impl Env<'_> {
 
     /// Runs the check in-process; a panic inside it becomes an error (UNKNOWN) rather than
     /// killing an NRPE command. Returns the report and its status line.
-    fn check(&self) -> Result<(crate::plugin::CheckReport, String), String> {
+    fn check(&self) -> Result<(crate::check::plugin::CheckReport, String), String> {
         let opts = self.check_options();
         std::panic::catch_unwind(|| {
-            let r = crate::plugin::run(&opts, now());
+            let r = crate::check::plugin::run(&opts, now());
             let line = r.status_line();
             (r, line)
         })
@@ -678,7 +689,7 @@ impl Env<'_> {
         };
         out.push(format!("freshclam:    {daemon}"));
         match self.freshclam_conf() {
-            Ok(conf) => match crate::cvd::local_daily(&conf.database_directory) {
+            Ok(conf) => match crate::clamav::cvd::local_daily(&conf.database_directory) {
                 Ok(l) => out.push(format!(
                     "local daily:  {} (built {}) in {}",
                     l.header.version,

@@ -1,12 +1,12 @@
 //! How freshclam runs on this system, and starting/stopping its daemon.
 
-use crate::command::{End, clean, run_short};
-use crate::paths::{Paths, UNIT};
+use crate::handler::paths::{Paths, UNIT};
+use crate::system::process::{End, clean, run_short};
 use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// clamav-freshclam.service under systemd (PID 1).
     Systemd,
     /// /etc/init.d/clamav-freshclam without systemd.
@@ -18,7 +18,7 @@ pub enum Mode {
 }
 
 impl Mode {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Mode::Systemd => "systemd",
             Mode::SysV => "sysv",
@@ -27,13 +27,13 @@ impl Mode {
         }
     }
     /// Whether a daemon must be running (and so must be started again after a repair).
-    pub fn has_daemon(self) -> bool {
+    pub(crate) fn has_daemon(self) -> bool {
         matches!(self, Mode::Systemd | Mode::SysV)
     }
 }
 
 /// The seam the repair ladder uses; faked in unit tests.
-pub trait ServiceManager {
+pub(crate) trait ServiceManager {
     fn mode(&self) -> Mode;
     fn is_active(&self) -> bool;
     /// Stops the daemon, giving up after `limit`.
@@ -45,7 +45,7 @@ pub trait ServiceManager {
 
 /// Detects the mode: cron first (the unit has ConditionPathExists=!cron file), then systemd,
 /// then SysV.
-pub fn detect(paths: &Paths) -> (Mode, Option<PathBuf>) {
+pub(crate) fn detect(paths: &Paths) -> (Mode, Option<PathBuf>) {
     let systemctl = paths.systemctl.iter().find(|p| p.is_file()).cloned();
     if paths.cron_file.exists() {
         return (Mode::Cron, systemctl);
@@ -72,7 +72,7 @@ pub fn detect(paths: &Paths) -> (Mode, Option<PathBuf>) {
 }
 
 /// The real service manager: systemctl or the init script.
-pub struct System {
+pub(crate) struct System {
     mode: Mode,
     systemctl: Option<PathBuf>,
     init_script: PathBuf,
@@ -81,7 +81,7 @@ pub struct System {
 }
 
 impl System {
-    pub fn new(paths: &Paths) -> System {
+    pub(crate) fn new(paths: &Paths) -> System {
         let (mode, systemctl) = detect(paths);
         System {
             mode,

@@ -4,7 +4,7 @@
 use crate::nagios::{ServiceState, StateType};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
+pub(crate) enum Trigger {
     /// Nagios/Icinga event handler call.
     Handle {
         state: ServiceState,
@@ -18,34 +18,34 @@ pub enum Trigger {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Facts {
-    pub now: i64,
+pub(crate) struct Facts {
+    pub(crate) now: i64,
     /// Another repair holds the lock.
-    pub running: bool,
+    pub(crate) running: bool,
     /// When the last repair finished (epoch seconds).
-    pub last_finished: Option<i64>,
+    pub(crate) last_finished: Option<i64>,
     /// freshclam.dat's active cool-down end, if any.
-    pub cooldown_until: Option<i64>,
+    pub(crate) cooldown_until: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Policy {
-    pub soft_attempt: u32,
-    pub rate_limit_secs: u64,
-    pub respect_cooldown: bool,
+pub(crate) struct Policy {
+    pub(crate) soft_attempt: u32,
+    pub(crate) rate_limit_secs: u64,
+    pub(crate) respect_cooldown: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     Repair { reason: String },
     Skip { reason: String },
 }
 
 impl Decision {
-    pub fn is_repair(&self) -> bool {
+    pub(crate) fn is_repair(&self) -> bool {
         matches!(self, Decision::Repair { .. })
     }
-    pub fn reason(&self) -> &str {
+    pub(crate) fn reason(&self) -> &str {
         match self {
             Decision::Repair { reason } | Decision::Skip { reason } => reason,
         }
@@ -53,9 +53,9 @@ impl Decision {
 }
 
 /// How far in the future a last-repair time may lie (clock slew) and still count.
-pub const CLOCK_SLACK_SECS: i64 = 60;
+pub(crate) const CLOCK_SLACK_SECS: i64 = 60;
 
-pub fn decide(trigger: Trigger, facts: &Facts, policy: &Policy) -> Decision {
+pub(crate) fn decide(trigger: Trigger, facts: &Facts, policy: &Policy) -> Decision {
     let skip = |r: String| Decision::Skip { reason: r };
     let why = match trigger {
         Trigger::Handle {
