@@ -24,6 +24,7 @@ pub(crate) mod dns;
 pub(crate) mod nagios;
 #[allow(unsafe_code)]
 pub(crate) mod system;
+pub(crate) mod text;
 
 pub mod check;
 pub mod handler;

@@ -41,8 +41,8 @@ if [[ $EUID -eq 0 ]]; then
 else
     skip deps "not root: install-deps.sh not run"
 fi
-stage lint bash -c 'cargo fmt --all -- --check && cargo clippy --locked --all-targets -- -D warnings'
-stage unit cargo test --locked
+stage lint bash -c 'cargo fmt --all -- --check && cargo clippy --locked --all-targets -- -D warnings && cargo clippy --locked --all-targets --features test-root -- -D warnings'
+stage unit cargo test --locked --features test-root
 if [[ -d $top/../shared/advisory-db ]]; then
     stage audit cargo audit --db "$top/../shared/advisory-db" --no-fetch --deny warnings
 else

@@ -45,12 +45,8 @@ fn options(cli: &Cli) -> Result<CheckOptions> {
 
 /// Bad arguments are UNKNOWN for Nagios, with a short usage so the admin sees why.
 fn usage_error(reason: &str) -> ExitCode {
-    let reason = reason
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("bad arguments");
-    let reason = reason.trim().trim_start_matches("error: ");
-    println!("CLAMAV UNKNOWN - {}\n{USAGE}", reason.replace('|', "!"));
+    let reason = crate::text::plugin_text(&crate::text::clap_reason(reason, "bad arguments"));
+    println!("CLAMAV UNKNOWN - {reason}\n{USAGE}");
     ExitCode::from(ServiceState::Unknown.exit_code() as u8)
 }
 

@@ -105,17 +105,7 @@ impl CheckReport {
 /// Keeps text from breaking the plugin output format: `|` starts perfdata and a newline
 /// starts long output, and a TXT record or a path may carry either.
 fn clean(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c == '|' {
-                '!'
-            } else if c.is_control() {
-                '?'
-            } else {
-                c
-            }
-        })
-        .collect()
+    crate::text::plugin_text(s)
 }
 
 /// `2026-11-25 19:00 UTC`.

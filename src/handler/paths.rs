@@ -2,10 +2,14 @@
 //!
 //! Production uses fixed absolute paths (`Paths::system`). Test mode re-roots every one of
 //! them under a directory (`Paths::under`), so the hermetic tests exercise the same code.
+//! Test mode exists only in builds with the cargo feature `test-root`, which `cargo deb`
+//! never enables: the shipped binary reads no variable at all (the package test checks
+//! that the variable's name is not in it).
 
 use std::path::{Path, PathBuf};
 
 /// Env var selecting test mode; honoured only for an unprivileged, non-sudo caller.
+#[cfg(feature = "test-root")]
 pub(crate) const TEST_ROOT_ENV: &str = "CLAMAV_FRESHEN_TEST_ROOT";
 /// Where the handler itself is installed; what the worker is started from in production.
 pub(crate) const SELF_EXE: &str = "/usr/sbin/clamav-freshen";
@@ -44,6 +48,7 @@ impl Paths {
     /// Test layout: each absolute path P becomes `<root>/P`. The worker is the running
     /// binary (the test build), which is acceptable only because test mode is never
     /// honoured for a privileged or sudo caller.
+    #[cfg(any(test, feature = "test-root"))]
     pub(crate) fn under(root: &Path, self_exe: PathBuf) -> Paths {
         Self::build(Some(root.to_path_buf()), self_exe)
     }
@@ -83,6 +88,58 @@ impl Paths {
 
     pub(crate) fn systemd_is_pid1(&self) -> bool {
         self.systemd_running.is_dir()
+    }
+
+    /// Who must own the configuration file: root, or in test mode the test's own user.
+    pub(crate) fn owner_uid(&self) -> u32 {
+        if self.root.is_some() {
+            nix::unistd::geteuid().as_raw()
+        } else {
+            0
+        }
+    }
+
+    /// The production paths; with the `test-root` feature, the test root when that is
+    /// allowed. `Err` carries the refusal reason.
+    #[cfg(not(feature = "test-root"))]
+    pub(crate) fn select() -> Result<Paths, String> {
+        Ok(Paths::system())
+    }
+
+    #[cfg(feature = "test-root")]
+    pub(crate) fn select() -> Result<Paths, String> {
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::MetadataExt;
+        let Some(root) = std::env::var_os(TEST_ROOT_ENV) else {
+            return Ok(Paths::system());
+        };
+        let under_sudo = std::env::vars_os().any(|(k, _)| k.as_bytes().starts_with(b"SUDO_"));
+        if under_sudo
+            || nix::unistd::getuid() != nix::unistd::geteuid()
+            || nix::unistd::getgid() != nix::unistd::getegid()
+            || crate::system::secure_exec()
+        {
+            return Err(format!(
+                "{TEST_ROOT_ENV} is not honoured under sudo or setuid"
+            ));
+        }
+        let root = Path::new(&root);
+        if !root.is_absolute() || !root.is_dir() {
+            return Err(format!(
+                "{TEST_ROOT_ENV} must name an existing absolute directory"
+            ));
+        }
+        // The root decides which programs run, so it must be ours and closed to others,
+        // like the config file.
+        let md = std::fs::symlink_metadata(root).map_err(|e| format!("{TEST_ROOT_ENV}: {e}"))?;
+        if !md.is_dir() || md.uid() != nix::unistd::geteuid().as_raw() || md.mode() & 0o022 != 0 {
+            return Err(format!(
+                "{TEST_ROOT_ENV} must be a directory owned by the caller and not group/world-writable"
+            ));
+        }
+        let exe =
+            std::env::current_exe().map_err(|e| format!("cannot find own executable: {e}"))?;
+        Ok(Paths::under(root, exe))
     }
 }
 

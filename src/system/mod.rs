@@ -110,6 +110,7 @@ fn reset_limits() {
 
 /// Whether the kernel ran us as a privileged exec (setuid, setgid, file capabilities):
 /// then the caller is not who the ids say.
+#[cfg(feature = "test-root")]
 pub(crate) fn secure_exec() -> bool {
     // SAFETY: getauxval only reads the auxiliary vector the kernel gave the process.
     unsafe { nix::libc::getauxval(nix::libc::AT_SECURE) != 0 }
