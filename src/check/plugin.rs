@@ -260,8 +260,8 @@ fn locate(opts: &CheckOptions, details: &mut Vec<String>) -> Result<(PathBuf, St
             c
         }
         // `-d` makes a missing freshclam.conf fine (a check on another host's copy, a test).
-        Err(freshclam_conf::ConfError::Read { source, .. })
-            if opts.database_dir.is_some() && source.kind() == std::io::ErrorKind::NotFound =>
+        Err(freshclam_conf::ConfError::Open(e))
+            if opts.database_dir.is_some() && e.is_not_found() =>
         {
             details.push(format!(
                 "{} not found, using freshclam's defaults",

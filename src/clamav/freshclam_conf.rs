@@ -3,6 +3,7 @@
 //! freshclam.conf is `Key value` per line, `#` comments, keys case-sensitive; unknown keys are
 //! ignored here (freshclam itself validates them).
 
+use crate::system::secure_open::{self, OpenError, Rules};
 use std::path::{Path, PathBuf};
 
 /// Debian's location of freshclam.conf.
@@ -16,11 +17,8 @@ pub(crate) const MAX_LEN: u64 = 1 << 20;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ConfError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("{0}")]
+    Open(#[from] OpenError),
     #[error("{path} line {line}: {reason}")]
     Syntax {
         path: PathBuf,
@@ -59,20 +57,8 @@ impl FreshclamConf {
     /// Reads at most [`MAX_LEN`]: on Debian the file belongs to clamav, who could make it a
     /// huge sparse file for root to read.
     pub(crate) fn load(path: &Path) -> Result<Self, ConfError> {
-        use std::io::Read;
-        let err = |source| ConfError::Read {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut text = Vec::new();
-        std::fs::File::open(path)
-            .map_err(err)?
-            .take(MAX_LEN + 1)
-            .read_to_end(&mut text)
-            .map_err(err)?;
-        if text.len() as u64 > MAX_LEN {
-            return Err(err(std::io::Error::other("larger than 1 MiB")));
-        }
+        // clamav's file: no symlink, no FIFO, bounded; any owner.
+        let text = secure_open::read(path, &Rules::foreign_file(), MAX_LEN)?;
         Self::parse(&String::from_utf8_lossy(&text)).map_err(|(line, reason)| ConfError::Syntax {
             path: path.to_path_buf(),
             line,
@@ -161,7 +147,7 @@ mod tests {
         let f = std::fs::File::create(&p).unwrap();
         f.set_len(64 << 20).unwrap();
         let e = FreshclamConf::load(&p).unwrap_err().to_string();
-        assert!(e.contains("larger than 1 MiB"), "{e}");
+        assert!(e.contains("is larger than 1048576 bytes"), "{e}");
         std::fs::write(&p, "DatabaseDirectory /srv/db\n").unwrap();
         let c = FreshclamConf::load(&p).unwrap();
         assert_eq!(c.database_directory, Path::new("/srv/db"));

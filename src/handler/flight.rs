@@ -2,10 +2,15 @@
 //! repairs (inherited by the detached worker). Plus the "daemon stopped" marker that lets
 //! the next run restart freshclam after a worker was SIGKILLed.
 
+use crate::system::secure_open::{self, Access, Rules};
 use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::Path;
+
+fn euid() -> u32 {
+    nix::unistd::geteuid().as_raw()
+}
 
 /// Creates the runtime (or state) dir (0755) and refuses a symlink, a foreign-owned one or
 /// one writable by group or others.
@@ -25,28 +30,26 @@ pub(crate) fn ensure_run_dir(dir: &Path) -> std::io::Result<()> {
         }
         Err(e) => return Err(e),
     }
-    let md = std::fs::symlink_metadata(dir)?;
-    if !md.is_dir() || md.uid() != nix::unistd::geteuid().as_raw() || md.mode() & 0o022 != 0 {
-        return Err(std::io::Error::other(format!(
-            "{} is not a directory owned by us and closed to others",
-            dir.display()
-        )));
-    }
-    Ok(())
+    secure_open::open(dir, Access::Read, &Rules::own_dir(euid()))
+        .map(drop)
+        .map_err(|e| {
+            std::io::Error::other(format!(
+                "{} is not a directory owned by us and closed to others ({e})",
+                dir.display()
+            ))
+        })
 }
 
 /// Opens (creating) the lock file without following symlinks. Close-on-exec by default;
 /// the spawn code hands it on explicitly.
 pub(crate) fn open_lock(run_dir: &Path, lock: &Path) -> std::io::Result<File> {
     ensure_run_dir(run_dir)?;
-    std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(lock)
+    secure_open::open(
+        lock,
+        Access::ReadWriteCreate(0o600),
+        &Rules::own_file(euid()),
+    )
+    .map_err(std::io::Error::other)
 }
 
 /// `Some(file)` holding the lock, `None` when another process holds it.
@@ -105,19 +108,16 @@ pub(crate) fn record_holder(lock: &File) {
 
 /// The pid recorded by the current holder, if readable and alive.
 pub(crate) fn holder_pid(lock: &Path) -> Option<i32> {
-    let pid: i32 = std::fs::read_to_string(lock).ok()?.trim().parse().ok()?;
+    let text = secure_open::read(lock, &Rules::own_file(euid()), 64).ok()?;
+    let pid: i32 = std::str::from_utf8(&text).ok()?.trim().parse().ok()?;
     std::fs::metadata(format!("/proc/{pid}")).ok().map(|_| pid)
 }
 
 /// Writes the marker (before stopping the daemon); its content is the mode, for humans.
 pub(crate) fn write_marker(marker: &Path, mode: &str) -> std::io::Result<()> {
     let _ = std::fs::remove_file(marker);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(marker)?;
+    let mut f = secure_open::open(marker, Access::CreateNew(0o644), &Rules::own_file(euid()))
+        .map_err(std::io::Error::other)?;
     writeln!(f, "{mode}")?;
     f.sync_all()
 }

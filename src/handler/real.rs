@@ -15,9 +15,9 @@ use crate::handler::state::LastRepair;
 use crate::nagios::command_file::{self, Submit};
 use crate::nagios::range::Range;
 use crate::system;
+use crate::system::secure_open::{self, Access, Rules};
 use std::fs::File;
 use std::os::fd::{AsRawFd, RawFd};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -139,13 +139,12 @@ impl Spawner for Worker<'_> {
         }
         // The worker's stderr keeps what syslog could not take; without it the repair
         // still runs (stderr to /dev/null), it is only less talkative.
-        let log: Stdio = match std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .mode(0o600)
-            .custom_flags(nix::libc::O_NOFOLLOW)
-            .open(&p.worker_log)
-        {
+        let owner = nix::unistd::geteuid().as_raw();
+        let log: Stdio = match secure_open::open(
+            &p.worker_log,
+            Access::Append(0o600),
+            &Rules::own_file(owner),
+        ) {
             Ok(f) => {
                 // Written only while syslog is unreachable: keep it bounded all the same.
                 if f.metadata().is_ok_and(|m| m.len() > MAX_WORKER_LOG) {

@@ -1,5 +1,6 @@
 //! Last-repair record under /var/lib/clamav-freshen: drives the rate limit and `status`.
 
+use crate::system::secure_open::{self, Access, Rules};
 use std::io::Write;
 use std::path::Path;
 
@@ -17,7 +18,9 @@ impl LastRepair {
 
     /// Reads the record; absent or unreadable means "never" (the rate limit then allows).
     pub(crate) fn read(path: &Path) -> Option<LastRepair> {
-        let text = std::fs::read_to_string(path).ok()?;
+        let euid = nix::unistd::geteuid().as_raw();
+        let bytes = secure_open::read(path, &Rules::own_file(euid), 4096).ok()?;
+        let text = String::from_utf8(bytes).ok()?;
         let get = |k: &str| {
             text.lines()
                 .find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix('=')))
@@ -36,10 +39,9 @@ impl LastRepair {
         crate::handler::flight::ensure_run_dir(dir)?;
         let tmp = path.with_extension("tmp");
         let _ = std::fs::remove_file(&tmp);
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
+        let euid = nix::unistd::geteuid().as_raw();
+        let mut f = secure_open::open(&tmp, Access::CreateNew(0o644), &Rules::own_file(euid))
+            .map_err(std::io::Error::other)?;
         let outcome: String = self.outcome.chars().filter(|c| !c.is_control()).collect();
         write!(
             f,

@@ -3,8 +3,7 @@
 //! Opened O_WRONLY|O_NONBLOCK|O_NOFOLLOW: with no reader the open fails (ENXIO) instead of
 //! hanging, and a symlink or regular file planted there is refused.
 
-use nix::fcntl::OFlag;
-use nix::sys::stat::Mode;
+use crate::system::secure_open::{self, Access, Kind, OpenError, Rules};
 use std::io::Write;
 use std::path::Path;
 
@@ -21,32 +20,24 @@ pub(crate) fn line(host: &str, service: &str, now: i64) -> String {
 }
 
 pub(crate) fn submit(path: &Path, host: &str, service: &str, now: i64) -> Submit {
-    if std::fs::symlink_metadata(path).is_err() {
-        return Submit::Absent;
-    }
-    let fd = match nix::fcntl::open(
-        path,
-        OFlag::O_WRONLY
-            | OFlag::O_NONBLOCK
-            | OFlag::O_NOFOLLOW
-            | OFlag::O_CLOEXEC
-            | OFlag::O_NOCTTY,
-        Mode::empty(),
-    ) {
-        Ok(fd) => fd,
-        Err(nix::errno::Errno::ENXIO) => {
-            return Submit::Failed("no reader on the command FIFO".into());
-        }
+    let fifo = Rules {
+        kind: Kind::Fifo,
+        owner: None,
+        closed: false,
+    };
+    let file = match secure_open::open(path, Access::Write, &fifo) {
+        Ok(f) => f,
+        Err(e) if e.is_not_found() => return Submit::Absent,
+        Err(OpenError::Open {
+            source: nix::errno::Errno::ENXIO,
+            ..
+        }) => return Submit::Failed("no reader on the command FIFO".into()),
+        Err(OpenError::Kind { .. }) => return Submit::Failed("not a FIFO".into()),
         Err(e) => return Submit::Failed(format!("cannot open: {e}")),
     };
-    match nix::sys::stat::fstat(&fd) {
-        Ok(st) if st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFIFO => {}
-        Ok(_) => return Submit::Failed("not a FIFO".into()),
-        Err(e) => return Submit::Failed(e.to_string()),
-    }
     // One write below PIPE_BUF is atomic: it cannot interleave with Nagios' other writers.
     let text = line(host, service, now);
-    match std::fs::File::from(fd).write(text.as_bytes()) {
+    match (&file).write(text.as_bytes()) {
         Ok(n) if n == text.len() => Submit::Sent,
         Ok(n) => Submit::Failed(format!("short write ({n} of {} bytes)", text.len())),
         Err(e) => Submit::Failed(format!("write: {e}")),
@@ -62,7 +53,7 @@ mod tests {
     fn fifo_with_reader_receives_line() {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("nagios.cmd");
-        nix::unistd::mkfifo(&p, Mode::from_bits_truncate(0o660)).unwrap();
+        nix::unistd::mkfifo(&p, nix::sys::stat::Mode::from_bits_truncate(0o660)).unwrap();
         let reader = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags_nonblock()
@@ -85,7 +76,7 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("nagios.cmd");
         assert_eq!(submit(&p, "h", "s", 1), Submit::Absent);
-        nix::unistd::mkfifo(&p, Mode::from_bits_truncate(0o660)).unwrap();
+        nix::unistd::mkfifo(&p, nix::sys::stat::Mode::from_bits_truncate(0o660)).unwrap();
         assert_eq!(
             submit(&p, "h", "s", 1),
             Submit::Failed("no reader on the command FIFO".into())

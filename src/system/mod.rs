@@ -1,6 +1,7 @@
 //! The only module with `unsafe`: process hygiene, signal flags, detaching, fchownat.
 
 pub(crate) mod process;
+pub(crate) mod secure_open;
 
 use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
