@@ -282,10 +282,12 @@ fn unreadable_conf_without_dash_d_is_unknown() {
     assert_eq!(code, 3, "{out}");
     let line = status(&out);
     assert!(
-        line.starts_with("CLAMAV UNKNOWN - cannot use freshclam.conf: cannot read "),
+        line.starts_with(&format!(
+            "CLAMAV UNKNOWN - cannot use freshclam.conf: {} does not exist",
+            missing.display()
+        )),
         "{line}"
     );
-    assert!(line.contains(missing.to_str().unwrap()), "{line}");
     // A syntax error is no better.
     std::fs::write(&missing, "DatabaseDirectory relative/path\n").unwrap();
     let (code, out) = check(&["-f", missing.to_str().unwrap(), "-s", &srv.arg()]);
