@@ -20,6 +20,7 @@
 #![deny(unsafe_code)]
 
 pub(crate) mod clamav;
+pub(crate) mod defaults;
 pub(crate) mod dns;
 pub(crate) mod nagios;
 #[allow(unsafe_code)]

@@ -31,7 +31,7 @@ pub(crate) struct Cli {
         short = 'f',
         long = "config",
         value_name = "CONF",
-        default_value = "/etc/clamav/freshclam.conf"
+        default_value = crate::defaults::FRESHCLAM_CONF
     )]
     pub(crate) config: std::path::PathBuf,
 

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// Where the system's nameservers are listed.
-pub(crate) const RESOLV_CONF: &str = "/etc/resolv.conf";
+pub(crate) const RESOLV_CONF: &str = crate::defaults::RESOLV_CONF;
 /// `-t` default, seconds.
 pub(crate) const DEFAULT_TIMEOUT_SECS: u64 = 10;
 /// `--max-age` default, hours: ClamAV publishes daily several times a day.

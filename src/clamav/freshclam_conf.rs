@@ -7,11 +7,11 @@ use crate::system::secure_open::{self, OpenError, Rules};
 use std::path::{Path, PathBuf};
 
 /// Debian's location of freshclam.conf.
-pub(crate) const DEFAULT_PATH: &str = "/etc/clamav/freshclam.conf";
+pub(crate) const DEFAULT_PATH: &str = crate::defaults::FRESHCLAM_CONF;
 /// freshclam's compiled-in defaults on Debian.
-pub(crate) const DEFAULT_DATABASE_DIRECTORY: &str = "/var/lib/clamav";
-pub(crate) const DEFAULT_DATABASE_OWNER: &str = "clamav";
-pub(crate) const DEFAULT_DNS_DATABASE_INFO: &str = "current.cvd.clamav.net";
+pub(crate) const DEFAULT_DATABASE_DIRECTORY: &str = crate::defaults::DATABASE_DIRECTORY;
+pub(crate) const DEFAULT_DATABASE_OWNER: &str = crate::defaults::DATABASE_OWNER;
+pub(crate) const DEFAULT_DNS_DATABASE_INFO: &str = crate::defaults::DNS_DATABASE_INFO;
 /// Longest freshclam.conf read (the shipped one is under 1 KiB).
 pub(crate) const MAX_LEN: u64 = 1 << 20;
 

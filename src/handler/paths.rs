@@ -6,13 +6,14 @@
 //! never enables: the shipped binary reads no variable at all (the package test checks
 //! that the variable's name is not in it).
 
+use crate::defaults;
 use std::path::{Path, PathBuf};
 
 /// Env var selecting test mode; honoured only for an unprivileged, non-sudo caller.
 #[cfg(feature = "test-root")]
 pub(crate) const TEST_ROOT_ENV: &str = "CLAMAV_FRESHEN_TEST_ROOT";
 /// Where the handler itself is installed; what the worker is started from in production.
-pub(crate) const SELF_EXE: &str = "/usr/sbin/clamav-freshen";
+pub(crate) const SELF_EXE: &str = defaults::SELF_EXE;
 pub(crate) const UNIT: &str = "clamav-freshclam.service";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,12 +57,12 @@ impl Paths {
     fn build(root: Option<PathBuf>, self_exe: PathBuf) -> Paths {
         let p = |s: &str| reroot(root.as_deref(), Path::new(s));
         Paths {
-            config: p("/etc/clamav-freshen/clamav-freshen.toml"),
-            run_dir: p("/run/clamav-freshen"),
+            config: p(defaults::CONFIG),
+            run_dir: p(defaults::RUN_DIR),
             lock: p("/run/clamav-freshen/repair.lock"),
             marker: p("/run/clamav-freshen/daemon-stopped"),
             worker_log: p("/run/clamav-freshen/worker.log"),
-            state_dir: p("/var/lib/clamav-freshen"),
+            state_dir: p(defaults::STATE_DIR),
             state_file: p("/var/lib/clamav-freshen/last-repair"),
             dev_log: p("/dev/log"),
             systemd_running: p("/run/systemd/system"),

@@ -223,7 +223,7 @@ impl BuiltinCheck {
                 dns_name: None,
                 // Validated when the config was loaded.
                 server: cfg.dns_server().ok().flatten(),
-                resolv_conf: paths.map(Path::new("/etc/resolv.conf")),
+                resolv_conf: paths.map(Path::new(crate::defaults::RESOLV_CONF)),
                 timeout: Duration::from_secs(cfg.check_timeout_secs),
                 warning: lag(cfg.warning_lag.saturating_sub(1)),
                 critical: lag(cfg.critical_lag.saturating_sub(1)),
