@@ -5,6 +5,9 @@
 //! escaped) and the environment (never read; children get a clean one).
 
 pub(crate) mod audit;
+// Wired into the ladder once its root-config rework lands (same session).
+#[allow(dead_code)]
+pub(crate) mod cause;
 pub(crate) mod cli;
 pub(crate) mod config;
 pub(crate) mod dbfix;
