@@ -14,6 +14,7 @@ pub(crate) mod flight;
 pub(crate) mod freshclam;
 pub(crate) mod ladder;
 pub(crate) mod paths;
+pub(crate) mod scope;
 pub(crate) mod service;
 pub(crate) mod state;
 
