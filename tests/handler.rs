@@ -41,7 +41,8 @@ fn critical_hard_repairs_and_restarts_daemon() {
     fx.wait_repairs(1);
     assert_eq!(fx.runs(), 1);
     assert_eq!(fx.daily(), 101);
-    assert_eq!(fx.service_calls(), ["stop", "status", "start"]);
+    // The last status: the start is verified.
+    assert_eq!(fx.service_calls(), ["stop", "status", "start", "status"]);
     assert!(fx.daemon_active());
     assert!(!fx.p("run/clamav-freshen/daemon-stopped").exists());
     assert!(fx.logged("event=repair-end outcome=updated before=100 after=101"));
@@ -198,9 +199,9 @@ fn every_freshclam_failure_restarts_daemon() {
         assert!(t.elapsed() < Duration::from_secs(15));
         assert!(fx.logged(want), "{mode}: {:#?}", fx.syslog());
         assert_eq!(
-            fx.service_calls().last().map(String::as_str),
-            Some("start"),
-            "{mode}"
+            fx.service_calls()[fx.service_calls().len() - 2..],
+            ["start", "status"],
+            "{mode}: started, then verified"
         );
         assert!(fx.daemon_active());
     }
@@ -240,8 +241,12 @@ fn systemd_mode_uses_systemctl_and_scope() {
     let calls = fx.service_calls();
     assert_eq!(calls[0], "--no-ask-password stop clamav-freshclam.service");
     assert_eq!(
-        calls.last().unwrap(),
-        "--no-ask-password start clamav-freshclam.service"
+        calls[calls.len() - 2..],
+        [
+            "--no-ask-password start clamav-freshclam.service",
+            "--no-ask-password is-active --quiet clamav-freshclam.service"
+        ],
+        "started, then verified"
     );
     let run = fx.read("fake/systemd-run.calls");
     assert!(
@@ -457,24 +462,31 @@ fn ownership_fix_never_follows_links() {
         eprintln!("SKIP ownership_fix_never_follows_links: chown needs root");
         return;
     }
-    let fx = Fixture::new();
-    // DatabaseOwner: a real unprivileged user, so root-owned files need fixing.
+    // DatabaseOwner: a real unprivileged user, so root-owned files need fixing; root's
+    // config names it too, and the database directory is already that user's.
     let owner = ["clamav", "nobody", "daemon"]
         .into_iter()
         .find_map(|n| nix::unistd::User::from_name(n).ok().flatten())
         .expect("an unprivileged user");
+    let fx = Fixture::with_config(&format!(
+        "start_verify_secs = 0\ndatabase_owner = \"{}\"\n",
+        owner.name
+    ));
     let conf = fx.read("etc/clamav/freshclam.conf").replace(
         &format!("DatabaseOwner {}", support::fixture::me()),
         &format!("DatabaseOwner {}", owner.name),
     );
     fs::write(fx.p("etc/clamav/freshclam.conf"), conf).unwrap();
     let db = fx.p("var/lib/clamav");
+    nix::unistd::chown(&db, Some(owner.uid), None).unwrap();
     let outside = fx.p("outside-file");
     fs::write(&outside, "secret").unwrap();
     fs::set_permissions(&outside, fs::Permissions::from_mode(0o600)).unwrap();
-    std::os::unix::fs::symlink(&outside, db.join("evil-link")).unwrap();
-    fs::hard_link(&outside, db.join("evil-hard")).unwrap();
+    std::os::unix::fs::symlink(&outside, db.join("evil-link.cvd")).unwrap();
+    fs::hard_link(&outside, db.join("evil-hard.cld")).unwrap();
     fs::write(db.join("main.cvd"), header(60)).unwrap();
+    // The fake freshclam writes its call log as the owner now.
+    fs::set_permissions(fx.p("fake"), fs::Permissions::from_mode(0o777)).unwrap();
     fx.cmd().args(["repair", "--wait"]).assert().success();
     use std::os::unix::fs::MetadataExt;
     let md = fs::metadata(&outside).unwrap();
@@ -488,8 +500,8 @@ fn ownership_fix_never_follows_links() {
         owner.uid.as_raw()
     );
     assert_eq!(fs::metadata(&db).unwrap().uid(), owner.uid.as_raw());
-    assert!(fx.logged("event=skip-symlink name=evil-link"));
-    assert!(fx.logged("event=skip-hardlink name=evil-hard"));
+    assert!(fx.logged("event=skip-symlink name=\"evil-link.cvd (symlink)\""));
+    assert!(fx.logged("event=skip-hardlink name=\"evil-hard.cld (file)\""));
 }
 
 // ---- Nagios command file -------------------------------------------------------------------
@@ -976,7 +988,7 @@ fn closed_std_fds_are_survived() {
         fx.read("etc/clamav-freshen/clamav-freshen.toml")
             .lines()
             .count(),
-        4
+        5
     );
 }
 

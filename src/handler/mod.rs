@@ -319,7 +319,7 @@ impl Env<'_> {
     }
 
     fn service(&self) -> service::System {
-        service::System::new(&self.paths)
+        service::System::new(&self.paths, &self.cfg)
     }
 
     /// After a SIGKILLed worker: the marker is there and nobody holds the lock, so the
@@ -362,8 +362,11 @@ impl Env<'_> {
             svc,
             fc,
             freshclam_conf: self.paths.map(&self.cfg.freshclam_conf),
+            scope: scope::Scope::new(&self.cfg, &self.paths),
             marker: self.paths.marker.clone(),
             stop_timeout: Duration::from_secs(self.cfg.stop_timeout_secs),
+            repair_timeout: Duration::from_secs(self.cfg.repair_timeout_secs),
+            start_verify: Duration::from_secs(self.cfg.start_verify_secs),
             now: &now,
             stop,
         }
