@@ -524,7 +524,7 @@ mod tests {
     fn too_many_entries_refused_with_the_count() {
         let (_d, db) = db();
         for i in 0..MAX_ENTRIES {
-            fs::write(db.join(format!("f{i}")), "").unwrap();
+            symlink("x", db.join(format!("f{i}"))).unwrap();
         }
         assert!(open(&db, me()).is_ok(), "exactly the maximum is fine");
         fs::write(db.join("one-more"), "").unwrap();
@@ -569,7 +569,7 @@ mod tests {
         let (_d, db) = db();
         fs::create_dir(db.join("tmp.beef")).unwrap();
         for i in 0..=MAX_ENTRIES {
-            fs::write(db.join(format!("tmp.beef/f{i}")), "").unwrap();
+            symlink("x", db.join(format!("tmp.beef/f{i}"))).unwrap();
         }
         let acts = open(&db, me()).unwrap().remove_tmp_dirs().unwrap();
         let e = acts[0].result.as_ref().unwrap_err();
