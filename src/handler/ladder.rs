@@ -376,6 +376,20 @@ fn ladder(
             scope.database_owner
         )));
     };
+    if owner.uid == 0 && !scope.root_owner_allowed {
+        a.event(
+            "database-owner",
+            &[
+                ("result", &"refused"),
+                ("owner", &scope.database_owner),
+                ("reason", &"uid 0: freshclam must not run as root"),
+            ],
+        );
+        return Ok(Outcome::Refused(format!(
+            "database owner {} has uid 0: freshclam must not run as root",
+            scope.database_owner
+        )));
+    }
     let db = match DatabaseDir::open(
         &scope.database_directory,
         owner,
@@ -727,6 +741,7 @@ mod tests {
             update_log_file: Some(log),
             pid_file: d.path().join("run/freshclam.pid"),
             shared_dirs: vec![d.path().to_path_buf()],
+            root_owner_allowed: true,
         };
         Env {
             conf,
@@ -1116,6 +1131,19 @@ mod tests {
         assert!(audit.contains(
             "event=database-owner result=refused owner=no-such-user-clamav-freshen reason=\"no such user\""
         ));
+    }
+
+    #[test]
+    fn a_root_owner_is_refused_outside_test_mode() {
+        let mut e = env();
+        e.scope.database_owner = "root".into();
+        e.scope.root_owner_allowed = false;
+        e.conf_line("DatabaseOwner", "DatabaseOwner root");
+        let svc = FakeSvc::new(Mode::Systemd);
+        let f = ok_run(&e);
+        let (r, audit) = go(&e, &svc, &f, &|| None);
+        assert_refused(&e, &svc, &f, &r, &audit);
+        assert!(audit.contains("event=database-owner result=refused owner=root reason=\"uid 0"));
     }
 
     #[test]

@@ -71,6 +71,9 @@ pub(crate) struct Scope {
     pub(crate) pid_file: PathBuf,
     /// [`SHARED_DIRS`], re-rooted in test mode.
     pub(crate) shared_dirs: Vec<PathBuf>,
+    /// Test mode only: the caller (root in CI) may be the owner. Otherwise an owner with
+    /// uid 0 is refused: freshclam as root would run clamav's freshclam.conf hooks as root.
+    pub(crate) root_owner_allowed: bool,
 }
 
 /// freshclam.conf disagrees with root's configuration.
@@ -107,6 +110,7 @@ impl Scope {
                 .iter()
                 .map(|d| paths.map(Path::new(d)))
                 .collect(),
+            root_owner_allowed: paths.root.is_some(),
         }
     }
 
