@@ -98,6 +98,7 @@ fn repair_audit_steps_are_frozen() {
         "config",
         "repair-start",
         "freshclam-conf",
+        "preflight",
         "daemon-stop",
         "freshclam-version",
         "freshclam",

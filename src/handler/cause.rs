@@ -135,7 +135,7 @@ impl fmt::Display for Cause {
             Cause::DnsStale => f.write_str("DNS TXT record too old"),
             Cause::Connection { host: Some(h) } => write!(f, "cannot connect to {h}"),
             Cause::Connection { host: None } => f.write_str("cannot connect to the mirror"),
-            Cause::Hung => f.write_str("freshclam hung (killed at the time limit)"),
+            Cause::Hung => f.write_str("freshclam timed out (killed at the time limit)"),
             Cause::Other { detail } => f.write_str(detail),
         }
     }

@@ -40,6 +40,10 @@ pub(crate) fn exit_name(code: i32) -> &'static str {
 pub(crate) trait Freshclam {
     /// `(major, minor, patch)` from `freshclam --version`.
     fn version(&self, user: Option<Credentials>) -> Option<(u32, u32, u32)>;
+    /// freshclam's own parser on freshclam.conf: `freshclam --config-file=F --version`
+    /// exits 2 with `Parse error at F:LINE: ...` and touches nothing. The end and the first
+    /// lines of its output.
+    fn config_check(&self, user: Option<Credentials>) -> (End, Vec<String>);
     /// Runs freshclam once within `limit` (and the configured freshclam time limit); every
     /// output line goes to `on_line`.
     fn run(
@@ -60,7 +64,38 @@ pub(crate) struct Real {
     pub(crate) grace: Duration,
 }
 
+/// Output lines kept from `freshclam --version` for the pre-flight.
+const CONFIG_CHECK_LINES: usize = 16;
+
 impl Freshclam for Real {
+    fn config_check(&self, user: Option<Credentials>) -> (End, Vec<String>) {
+        let mut c = clean(&self.program);
+        c.arg("--version")
+            .arg(format!("--config-file={}", self.conf.display()));
+        if let Some(u) = user {
+            run_as(&mut c, u);
+        }
+        let mut lines = Vec::new();
+        let end = run_lines(
+            c,
+            Duration::from_secs(10),
+            Duration::from_secs(1),
+            &|| None,
+            &mut |l| {
+                if lines.len() < CONFIG_CHECK_LINES {
+                    lines.push(l.chars().take(400).collect());
+                }
+            },
+        );
+        match end {
+            Ok(end) => (end, lines),
+            Err(e) => (
+                End::Exited(127),
+                vec![format!("ERROR: cannot run {}: {e}", self.program.display())],
+            ),
+        }
+    }
+
     fn version(&self, user: Option<Credentials>) -> Option<(u32, u32, u32)> {
         let mut c = clean(&self.program);
         c.arg("--version")

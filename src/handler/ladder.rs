@@ -12,9 +12,11 @@
 
 use crate::clamav::freshclam_conf::{ConfError, FreshclamConf};
 use crate::handler::audit::Audit;
+use crate::handler::cause::{self, Cause};
 use crate::handler::dbfix::{self, DatabaseDir};
 use crate::handler::flight;
 use crate::handler::freshclam::{Freshclam, exit_name};
+use crate::handler::preflight;
 use crate::handler::scope::{Mismatch, Owner, Scope, resolve_owner};
 use crate::handler::service::{Mode, Prep, ServiceManager};
 use crate::system::process::{Credentials, End};
@@ -430,6 +432,29 @@ fn ladder(
         ],
     );
     check_stop(ctx)?;
+
+    // (2) pre-flight: a repair that cannot work must not stop a running daemon.
+    let user = credentials(owner);
+    let config_check = ctx.fc.config_check(user);
+    let pre = preflight::check(&preflight::Inputs {
+        config_check,
+        db_dir: db.path(),
+        owner_uid: owner.uid,
+        log_file: scope.update_log_file.as_deref(),
+    });
+    if let Err(cause) = pre {
+        a.event(
+            "preflight",
+            &[
+                ("result", &"refused"),
+                ("cause", &cause.key()),
+                ("reason", &cause),
+                ("advice", &cause.advice()),
+            ],
+        );
+        return Ok(Outcome::Refused(cause.to_string()));
+    }
+    a.event("preflight", &[("result", &"ok")]);
     check_deadline(ctx, deadline, "stopping the daemon")?;
 
     // (3) stop the daemon; it holds the log lock a foreground freshclam needs.
@@ -466,7 +491,6 @@ fn ladder(
         Ok(list) => acts.add(&list),
         Err(e) => a.event("remove-tmp", &[("result", &format!("refused: {e}"))]),
     }
-    let user = credentials(owner);
     let version = ctx.fc.version(user);
     a.event(
         "freshclam-version",
@@ -483,14 +507,12 @@ fn ladder(
     check_deadline(ctx, deadline, "running freshclam")?;
 
     // (5) run freshclam once, as the database owner.
-    let mut cooldown = false;
+    let mut evidence = cause::Evidence::default();
     let mut seen = 0usize;
     let end = ctx
         .fc
         .run(remaining(ctx, deadline), user, ctx.stop, &mut |line| {
-            if line.contains("cool-down") {
-                cooldown = true;
-            }
+            evidence.see(line);
             seen += 1;
             // A freshclam gone chatty (or a hostile one) must not flood syslog.
             if seen <= MAX_AUDITED_OUTPUT_LINES {
@@ -521,26 +543,39 @@ fn ladder(
     let after = crate::clamav::cvd::local_daily(db.path())
         .ok()
         .map(|l| l.header.version);
-    Ok(classify(end, progress.before, after, cooldown))
+    let updated = matches!(end, End::Exited(0)) && after.is_some() && after > progress.before;
+    let cause = (!updated)
+        .then(|| cause::classify(&end, &evidence))
+        .flatten();
+    if let Some(c) = &cause {
+        a.event(
+            "diagnosis",
+            &[("cause", &c.key()), ("reason", c), ("advice", &c.advice())],
+        );
+    }
+    Ok(classify(end, progress.before, after, cause.as_ref()))
 }
 
-/// Names the result of the freshclam run.
+/// Names the result of the freshclam run; `cause` from its output and exit code together
+/// ([`cause::classify`]).
 pub(crate) fn classify(
     end: End,
     before: Option<u32>,
     after: Option<u32>,
-    saw_cooldown: bool,
+    cause: Option<&Cause>,
 ) -> Outcome {
-    match end {
-        End::Exited(0) if after.is_some() && after > before => Outcome::Updated,
-        End::Exited(0) if saw_cooldown => Outcome::Cooldown,
-        End::Exited(0) => Outcome::Current,
-        End::Exited(17) => Outcome::Forbidden,
-        End::Exited(18) => Outcome::Cooldown,
-        End::Exited(c) => Outcome::Failed(format!("freshclam exit {c} ({})", exit_name(c))),
-        End::Signaled(s) => Outcome::Failed(format!("freshclam killed by signal {s}")),
-        End::TimedOut => Outcome::Failed("freshclam timed out".into()),
-        End::Interrupted(s) => Outcome::Failed(format!("interrupted by signal {s}")),
+    match (end, cause) {
+        (End::Exited(0), _) if after.is_some() && after > before => Outcome::Updated,
+        (End::Interrupted(s), _) => Outcome::Failed(format!("interrupted by signal {s}")),
+        (_, Some(Cause::Cooldown { .. })) => Outcome::Cooldown,
+        (_, Some(Cause::Forbidden)) => Outcome::Forbidden,
+        (End::Exited(0), _) => Outcome::Current,
+        (End::Exited(17), None) => Outcome::Forbidden,
+        (End::Exited(18), None) => Outcome::Cooldown,
+        (_, Some(c)) => Outcome::Failed(c.to_string()),
+        (End::Exited(c), None) => Outcome::Failed(format!("freshclam exit {c} ({})", exit_name(c))),
+        (End::Signaled(s), None) => Outcome::Failed(format!("freshclam killed by signal {s}")),
+        (End::TimedOut, None) => Outcome::Failed("freshclam timed out".into()),
     }
 }
 
@@ -636,9 +671,14 @@ mod tests {
         holders: usize,
         limits: RefCell<Vec<Duration>>,
         users: RefCell<Vec<Option<Credentials>>>,
+        /// What `freshclam --config-file=F --version` says.
+        config: (End, Vec<String>),
     }
 
     impl Freshclam for FakeFc {
+        fn config_check(&self, _: Option<Credentials>) -> (End, Vec<String>) {
+            self.config.clone()
+        }
         fn version(&self, user: Option<Credentials>) -> Option<(u32, u32, u32)> {
             self.users.borrow_mut().push(user);
             self.version
@@ -801,6 +841,7 @@ mod tests {
             holders: 1,
             limits: RefCell::default(),
             users: RefCell::default(),
+            config: (End::Exited(0), vec!["ClamAV 1.4.6".into()]),
         }
     }
 
@@ -878,7 +919,7 @@ mod tests {
             (Run::End(End::Exited(18), &[], None), "cool-down"),
             (
                 Run::End(End::Exited(5), &[], None),
-                "failed: freshclam exit 5 (connection)",
+                "failed: cannot connect to the mirror",
             ),
             (
                 Run::End(End::Exited(2), &[], None),
@@ -886,7 +927,7 @@ mod tests {
             ),
             (
                 Run::End(End::TimedOut, &[], None),
-                "failed: freshclam timed out",
+                "failed: freshclam timed out (killed at the time limit)",
             ),
             (
                 Run::End(End::Signaled(9), &[], None),
@@ -1021,19 +1062,103 @@ mod tests {
     #[test]
     fn classification() {
         assert_eq!(
-            classify(End::Exited(0), None, Some(3), false),
+            classify(End::Exited(0), None, Some(3), None),
             Outcome::Updated
         );
         assert_eq!(
-            classify(End::Exited(0), Some(3), Some(3), false),
+            classify(End::Exited(0), Some(3), Some(3), None),
             Outcome::Current
         );
         assert_eq!(
-            classify(End::Exited(0), Some(3), None, false),
+            classify(End::Exited(0), Some(3), None, None),
             Outcome::Current
+        );
+        assert_eq!(
+            classify(
+                End::Exited(0),
+                Some(3),
+                Some(3),
+                Some(&Cause::Cooldown { until: None })
+            ),
+            Outcome::Cooldown
+        );
+        let full = Cause::DiskFull {
+            detail: "0 KiB free".into(),
+        };
+        assert_eq!(
+            classify(End::Exited(5), Some(3), Some(3), Some(&full)).to_string(),
+            "failed: database filesystem full: 0 KiB free"
+        );
+        assert_eq!(
+            classify(End::Exited(5), Some(3), Some(3), None).to_string(),
+            "failed: freshclam exit 5 (connection)"
         );
         assert!(!Outcome::Refused("x".into()).is_success());
         assert_eq!(Outcome::Refused("x".into()).to_string(), "refused: x");
+    }
+
+    #[test]
+    fn a_config_typo_refuses_before_the_running_daemon_is_touched() {
+        let e = env();
+        let svc = FakeSvc::new(Mode::Systemd);
+        let mut f = ok_run(&e);
+        f.config = (
+            End::Exited(2),
+            vec![
+                "ERROR: Parse error at /etc/clamav/freshclam.conf:27: Unknown option DatabaseMirorr"
+                    .into(),
+            ],
+        );
+        let (r, audit) = go(&e, &svc, &f, &|| None);
+        assert_eq!(
+            r.outcome,
+            Outcome::Refused(
+                "freshclam.conf error at /etc/clamav/freshclam.conf:27: Unknown option DatabaseMirorr"
+                    .into()
+            )
+        );
+        assert!(
+            svc.calls().is_empty(),
+            "daemon untouched: {:?}",
+            svc.calls()
+        );
+        assert_eq!(f.runs.get(), 0);
+        assert!(
+            audit.contains("event=preflight result=refused cause=config"),
+            "{:#?}",
+            audit.lines()
+        );
+    }
+
+    #[test]
+    fn a_failure_is_named_by_its_cause() {
+        let e = env();
+        let svc = FakeSvc::new(Mode::Systemd);
+        let f = fc(
+            &e,
+            Run::End(
+                End::Exited(5),
+                &[
+                    "ERROR: Download failed (23) ",
+                    "ERROR:  Message: Failure writing output to destination",
+                ],
+                None,
+            ),
+        );
+        let (r, audit) = go(&e, &svc, &f, &|| None);
+        assert!(
+            r.outcome
+                .to_string()
+                .starts_with("failed: database filesystem full"),
+            "{}",
+            r.outcome
+        );
+        assert!(
+            audit.contains("event=diagnosis cause=disk-full"),
+            "{:#?}",
+            audit.lines()
+        );
+        assert!(svc.calls().contains(&"start"), "daemon started again");
     }
 
     /// A refused repair: nothing run, the daemon not touched (not even started), the
@@ -1404,6 +1529,10 @@ mod tests {
         e.scope.database_owner = "nobody".into();
         e.conf_line("DatabaseOwner", "DatabaseOwner nobody");
         nix::unistd::chown(&e.db, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
+        // The owner must be able to write the log (pre-flight).
+        let log = e.db.parent().unwrap().join("fc.log");
+        std::fs::write(&log, "").unwrap();
+        nix::unistd::chown(&log, Some(nix::unistd::Uid::from_raw(65534)), None).unwrap();
         let svc = FakeSvc::new(Mode::SysV);
         let f = ok_run(&e);
         let (r, audit) = go(&e, &svc, &f, &|| None);

@@ -5,8 +5,6 @@
 //! escaped) and the environment (never read; children get a clean one).
 
 pub(crate) mod audit;
-// Wired into the ladder once its root-config rework lands (same session).
-#[allow(dead_code)]
 pub(crate) mod cause;
 pub(crate) mod cli;
 pub(crate) mod config;
@@ -20,9 +18,7 @@ pub(crate) mod handle;
 pub(crate) mod heal;
 pub(crate) mod ladder;
 pub(crate) mod paths;
-// Wired into the ladder with cause (same session).
 pub(crate) mod ports;
-#[allow(dead_code)]
 pub(crate) mod preflight;
 pub(crate) mod real;
 pub(crate) mod repair;

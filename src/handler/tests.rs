@@ -181,6 +181,9 @@ impl ServiceManager for FakeSvc {
 /// A freshclam that cannot be started: the ladder ends `failed`, the daemon restarted.
 struct NoFreshclam;
 impl Freshclam for NoFreshclam {
+    fn config_check(&self, _: Option<Credentials>) -> (End, Vec<String>) {
+        (End::Exited(0), vec!["ClamAV 1.4.6".into()])
+    }
     fn version(&self, _: Option<Credentials>) -> Option<(u32, u32, u32)> {
         None
     }
