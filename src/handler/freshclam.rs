@@ -1,6 +1,6 @@
 //! Running freshclam, naming its exit codes, finding processes that hold its log lock.
 
-use crate::system::process::{Credentials, End, clean, run_as, run_lines, run_short};
+use crate::system::process::{Credentials, End, clean, run_as, run_lines};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -38,11 +38,9 @@ pub(crate) fn exit_name(code: i32) -> &'static str {
 /// UpdateLogFile to DatabaseOwner before dropping to it, stay root with `DatabaseOwner
 /// root`, run OnUpdateExecute/OnErrorExecute/OnOutdatedExecute as that user.
 pub(crate) trait Freshclam {
-    /// `(major, minor, patch)` from `freshclam --version`.
-    fn version(&self, user: Option<Credentials>) -> Option<(u32, u32, u32)>;
     /// freshclam's own parser on freshclam.conf: `freshclam --config-file=F --version`
-    /// exits 2 with `Parse error at F:LINE: ...` and touches nothing. The end and the first
-    /// lines of its output.
+    /// exits 2 with `Parse error at F:LINE: ...` and touches nothing; on success it prints
+    /// the version (`ClamAV 1.4.6`). The end and the first lines of its output.
     fn config_check(&self, user: Option<Credentials>) -> (End, Vec<String>);
     /// Runs freshclam once within `limit` (and the configured freshclam time limit); every
     /// output line goes to `on_line`.
@@ -96,18 +94,6 @@ impl Freshclam for Real {
         }
     }
 
-    fn version(&self, user: Option<Credentials>) -> Option<(u32, u32, u32)> {
-        let mut c = clean(&self.program);
-        c.arg("--version")
-            .arg(format!("--config-file={}", self.conf.display()));
-        if let Some(u) = user {
-            run_as(&mut c, u);
-        }
-        let (end, first) = run_short(c, Duration::from_secs(10)).ok()?;
-        (end == End::Exited(0))
-            .then(|| parse_version(&first))
-            .flatten()
-    }
 
     fn run(
         &self,

@@ -15,7 +15,7 @@ use crate::handler::audit::Audit;
 use crate::handler::cause::{self, Cause};
 use crate::handler::dbfix::{self, DatabaseDir};
 use crate::handler::flight;
-use crate::handler::freshclam::{Freshclam, exit_name};
+use crate::handler::freshclam::{parse_version, Freshclam, exit_name};
 use crate::handler::preflight;
 use crate::handler::scope::{Mismatch, Owner, Scope, resolve_owner};
 use crate::handler::service::{Mode, Prep, ServiceManager};
@@ -436,6 +436,10 @@ fn ladder(
     // (2) pre-flight: a repair that cannot work must not stop a running daemon.
     let user = credentials(owner);
     let config_check = ctx.fc.config_check(user);
+    // The same run names freshclam's version (`ClamAV 1.4.6`), for the mirrors.dat rule.
+    let version = (config_check.0 == End::Exited(0))
+        .then(|| config_check.1.first().and_then(|l| parse_version(l)))
+        .flatten();
     let pre = preflight::check(&preflight::Inputs {
         config_check,
         db_dir: db.path(),
@@ -491,7 +495,6 @@ fn ladder(
         Ok(list) => acts.add(&list),
         Err(e) => a.event("remove-tmp", &[("result", &format!("refused: {e}"))]),
     }
-    let version = ctx.fc.version(user);
     a.event(
         "freshclam-version",
         &[(
@@ -666,7 +669,6 @@ mod tests {
     struct FakeFc {
         db: PathBuf,
         run: Run,
-        version: Option<(u32, u32, u32)>,
         runs: Cell<u32>,
         holders: usize,
         limits: RefCell<Vec<Duration>>,
@@ -676,12 +678,9 @@ mod tests {
     }
 
     impl Freshclam for FakeFc {
-        fn config_check(&self, _: Option<Credentials>) -> (End, Vec<String>) {
-            self.config.clone()
-        }
-        fn version(&self, user: Option<Credentials>) -> Option<(u32, u32, u32)> {
+        fn config_check(&self, user: Option<Credentials>) -> (End, Vec<String>) {
             self.users.borrow_mut().push(user);
-            self.version
+            self.config.clone()
         }
         fn run(
             &self,
@@ -836,7 +835,6 @@ mod tests {
         FakeFc {
             db: e.db.clone(),
             run,
-            version: Some((1, 4, 6)),
             runs: Cell::new(0),
             holders: 1,
             limits: RefCell::default(),

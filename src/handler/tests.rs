@@ -184,9 +184,6 @@ impl Freshclam for NoFreshclam {
     fn config_check(&self, _: Option<Credentials>) -> (End, Vec<String>) {
         (End::Exited(0), vec!["ClamAV 1.4.6".into()])
     }
-    fn version(&self, _: Option<Credentials>) -> Option<(u32, u32, u32)> {
-        None
-    }
     fn run(
         &self,
         _: Duration,

@@ -365,6 +365,17 @@ exec "$@"
         f.try_lock().is_ok()
     }
 
+    /// Gives the database directory and freshclam's log to the database owner `uid:gid`
+    /// (as root: the tests whose owner is another account).
+    pub fn give_to(&self, uid: u32, gid: u32) {
+        let (u, g) = (
+            Some(nix::unistd::Uid::from_raw(uid)),
+            Some(nix::unistd::Gid::from_raw(gid)),
+        );
+        nix::unistd::chown(&self.p("var/lib/clamav"), u, g).unwrap();
+        nix::unistd::chown(&self.p("var/log/clamav/freshclam.log"), u, g).unwrap();
+    }
+
     /// Daily version in the DB dir.
     pub fn daily(&self) -> u32 {
         clamav_freshen::test_support::local_daily_version(&self.p("var/lib/clamav"))
