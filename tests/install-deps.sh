@@ -6,7 +6,7 @@ set -euo pipefail
 
 need_apt=()
 for pkg in debootstrap systemd-container zstd lintian sudo dnsmasq-base time \
-           dpkg-dev fakeroot iproute2 util-linux python3; do
+           dpkg-dev fakeroot iproute2 util-linux python3 shellcheck; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
         need_apt+=("$pkg")
 done

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Runs every test of clamav-freshen, layer by layer, and ends with one summary line.
-#   lint     cargo fmt --check, cargo clippy -D warnings
+#   lint     cargo fmt --check, cargo clippy -D warnings, tests/shellcheck.sh
 #   unit     cargo test: unit tests and hermetic integration tests of both binaries
 #   audit    cargo audit against the RustSec snapshot in ../shared/advisory-db (when present)
 #   package  build the .deb, lintian, contents, sudoers and Nagios validation
@@ -11,7 +11,7 @@
 # Environment: SKIP_SYSTEM=1 skips the container layer (quick local loop), SKIP_BENCH=1 the
 # benchmarks. Run as root on Debian 12 (the package and system layers need it).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 top=$PWD
 export CLAMAV_TESTDB=${CLAMAV_TESTDB:-$top/../shared/clamav-testdb}
 log_dir=$top/target/test-logs
@@ -41,7 +41,11 @@ if [[ $EUID -eq 0 ]]; then
 else
     skip deps "not root: install-deps.sh not run"
 fi
-stage lint bash -c 'cargo fmt --all -- --check && cargo clippy --locked --all-targets -- -D warnings'
+stage lint bash -c 'rc=0
+    tests/shellcheck.sh || rc=1
+    cargo fmt --all -- --check || rc=1
+    cargo clippy --locked --all-targets -- -D warnings || rc=1
+    exit $rc'
 stage unit cargo test --locked
 if [[ -d $top/../shared/advisory-db ]]; then
     stage audit cargo audit --db "$top/../shared/advisory-db" --no-fetch --deny warnings
