@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 for pkg in debootstrap systemd-container zstd lintian sudo dnsmasq-base time \
-           dpkg-dev fakeroot iproute2 util-linux python3 shellcheck; do
+           dpkg-dev fakeroot iproute2 util-linux python3 shellcheck xz-utils; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
         need_apt+=("$pkg")
 done

@@ -1,5 +1,10 @@
 #!/bin/bash
 # Runs every test of clamav-freshen, layer by layer, and ends with one summary line.
+#   deps     tests/install-deps.sh (root only)
+#   testdb   tests/testdb.sh: the signed test databases, exported as $CLAMAV_TESTDB to every
+#            layer ($CLAMAV_TESTDB, ../shared/clamav-testdb, or fetched from Debian's clamav
+#            source package into a cache); unavailable: skipped, and the tests that need
+#            them say SKIP
 #   lint     cargo fmt --check, cargo clippy -D warnings, tests/shellcheck.sh
 #   unit     cargo test: unit tests and hermetic integration tests of both binaries
 #   audit    cargo audit against the RustSec snapshot in ../shared/advisory-db (when present)
@@ -13,7 +18,6 @@
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 top=$PWD
-export CLAMAV_TESTDB=${CLAMAV_TESTDB:-$top/../shared/clamav-testdb}
 log_dir=$top/target/test-logs
 mkdir -p "$log_dir"
 
@@ -40,6 +44,19 @@ if [[ $EUID -eq 0 ]]; then
     stage deps tests/install-deps.sh
 else
     skip deps "not root: install-deps.sh not run"
+fi
+# The signed test databases, once for every layer.
+echo "==> testdb: tests/testdb.sh"
+t0=$SECONDS
+if db=$(tests/testdb.sh 2>"$log_dir/testdb.log"); then
+    cat "$log_dir/testdb.log"
+    export CLAMAV_TESTDB=$db
+    echo "CLAMAV_TESTDB=$db"
+    passed=$((passed + 1))
+    results+=("$(printf '%-8s ok      %4ss  %s' testdb "$((SECONDS - t0))" "$db")")
+else
+    cat "$log_dir/testdb.log"
+    skip testdb "$(grep -m 1 '^SKIP:' "$log_dir/testdb.log" | sed 's/^SKIP: //')"
 fi
 stage lint bash -c 'rc=0
     tests/shellcheck.sh || rc=1
