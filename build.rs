@@ -21,11 +21,14 @@ use clap::CommandFactory;
 // here as plain modules. `#[path]` rather than `include!` because they open with `//!` inner
 // doc comments, which `include!` rejects.
 #[allow(dead_code)]
-#[path = "src/cli_check.rs"]
+#[path = "src/check/cli.rs"]
 mod cli_check;
 #[allow(dead_code)]
-#[path = "src/cli_handler.rs"]
+#[path = "src/handler/cli.rs"]
 mod cli_handler;
+#[allow(dead_code)]
+#[path = "src/defaults.rs"]
+mod defaults;
 
 struct Page {
     cmd: clap::Command,
@@ -37,8 +40,9 @@ struct Page {
 
 fn main() -> io::Result<()> {
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=src/cli_check.rs");
-    println!("cargo:rerun-if-changed=src/cli_handler.rs");
+    println!("cargo:rerun-if-changed=src/check/cli.rs");
+    println!("cargo:rerun-if-changed=src/defaults.rs");
+    println!("cargo:rerun-if-changed=src/handler/cli.rs");
 
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let man_dir = out_dir.join("man");
@@ -51,13 +55,10 @@ fn main() -> io::Result<()> {
             section: "8",
             manual: "System Administration",
             files: &[
-                ("/etc/clamav-freshen/clamav-freshen.toml", "configuration"),
+                (defaults::CONFIG, "configuration"),
+                (defaults::SUDOERS, "what user nagios may run through sudo"),
                 (
-                    "/etc/sudoers.d/clamav-freshen",
-                    "what user nagios may run through sudo",
-                ),
-                (
-                    "/etc/clamav/freshclam.conf",
+                    defaults::FRESHCLAM_CONF,
                     "freshclam configuration (read only)",
                 ),
                 (
@@ -75,7 +76,7 @@ fn main() -> io::Result<()> {
             manual: "User Commands",
             files: &[
                 (
-                    "/etc/clamav/freshclam.conf",
+                    defaults::FRESHCLAM_CONF,
                     "read for DatabaseDirectory and DNSDatabaseInfo",
                 ),
                 (

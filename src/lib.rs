@@ -1,34 +1,56 @@
 //! clamav-freshen: keeps a mail filter's ClamAV signatures fresh.
 //!
-//! Two thin binaries sit on this library: `check_clamav_freshness`, the unprivileged Nagios
-//! check, and `clamav-freshen`, the root event handler that repairs freshclam. One concept a
-//! module.
+//! Two thin binaries sit on this library and call its two entry points:
+//! `check_clamav_freshness` ([`check::main`]), the unprivileged monitoring plugin, and
+//! `clamav-freshen` ([`handler::main`]), the root event handler that repairs freshclam.
+//!
+//! ```text
+//! clamav/   ClamAV's own files: CVD/CLD header, freshclam.conf, freshclam.dat   (both)
+//! nagios/   the monitor's vocabulary: states, ranges, the external command file  (both)
+//! dns/      the TXT record current.cvd.clamav.net and a small stub resolver      (both)
+//! check/    the plugin: command line, the check itself and its report           (check, heal)
+//! handler/  the root handler: command line, config, decision, lock, ladder,
+//!           service manager, freshclam, database fixes, state, audit             (handler)
+//! system/   process state, signals, detaching, child processes: the only unsafe
+//! ```
+//!
+//! Everything below the entry points is `pub(crate)`; integration tests reach the few items
+//! they need through [`test_support`].
 
-// Shared: ClamAV's own files and Nagios' vocabulary.
-pub mod cvd;
-pub mod freshclam_conf;
-pub mod freshclam_dat;
-pub mod nagios;
+#![deny(unsafe_code)]
 
-// The check (check_clamav_freshness).
-pub mod cli_check;
-pub mod dnsinfo;
-pub mod plugin;
-pub mod range;
+pub(crate) mod clamav;
+pub(crate) mod defaults;
+pub(crate) mod dns;
+pub(crate) mod nagios;
+#[allow(unsafe_code)]
+pub(crate) mod system;
+pub(crate) mod text;
 
-// The handler (clamav-freshen).
-pub mod audit;
-pub mod cli_handler;
-pub mod command;
-pub mod config;
-pub mod dbfix;
-pub mod decide;
-pub mod flight;
-pub mod freshclam;
+pub mod check;
 pub mod handler;
-pub mod nagios_cmd;
-pub mod paths;
-pub mod repair;
-pub mod service;
-pub mod state;
-pub mod sys;
+
+/// Items the integration tests use to build fixtures and read results. Not an API.
+#[doc(hidden)]
+pub mod test_support {
+    use std::path::Path;
+
+    /// The daily version the check and the handler would read in `dir`.
+    pub fn local_daily_version(dir: &Path) -> Option<u32> {
+        crate::clamav::cvd::local_daily(dir)
+            .ok()
+            .map(|l| l.header.version)
+    }
+
+    /// A freshclam.dat holding `uuid` and a CDN cool-down until `retry_after`.
+    pub fn freshclam_dat(uuid: &str, retry_after: i64) -> Vec<u8> {
+        crate::clamav::freshclam_dat::encode(uuid, retry_after)
+    }
+
+    /// Takes the repair lock as a running repair would; held until the file is dropped.
+    pub fn hold_repair_lock(run_dir: &Path, lock: &Path) -> std::fs::File {
+        crate::handler::flight::try_acquire(run_dir, lock)
+            .expect("lock file")
+            .expect("lock free")
+    }
+}

@@ -3,8 +3,7 @@
 
 mod support;
 
-use clamav_freshen::freshclam_dat;
-use clamav_freshen::plugin::format_utc;
+use clamav_freshen::test_support::freshclam_dat;
 use support::dns::{DnsServer, Mode};
 use support::{check, check_dir, now, status, txt, write_daily};
 use tempfile::tempdir;
@@ -223,15 +222,11 @@ fn cooldown_is_reported() {
     let d = tempdir().unwrap();
     write_daily(d.path(), 27470, now());
     let until = now() + 4 * 3600;
-    std::fs::write(
-        d.path().join("freshclam.dat"),
-        freshclam_dat::encode("uuid", until),
-    )
-    .unwrap();
+    std::fs::write(d.path().join("freshclam.dat"), freshclam_dat("uuid", until)).unwrap();
     let srv = DnsServer::start(txt(27472));
     let (code, out) = check_dir(d.path(), &srv, &[]);
     assert_eq!(code, 2, "{out}");
-    let want = format!("; freshclam CDN cool-down until {}", format_utc(until));
+    let want = format!("; freshclam CDN cool-down until {}", support::utc(until));
     assert!(status(&out).contains(&want), "{out}");
     let tail = format!("{want} | daily=27470 published=27472 lag=2;0;1;0; age=");
     assert!(
@@ -249,7 +244,7 @@ fn cooldown_is_reported() {
     write_daily(d.path(), 27472, now());
     std::fs::write(
         d.path().join("freshclam.dat"),
-        freshclam_dat::encode("uuid", now() - 10),
+        freshclam_dat("uuid", now() - 10),
     )
     .unwrap();
     let (code, out) = check_dir(d.path(), &srv, &[]);
@@ -287,10 +282,12 @@ fn unreadable_conf_without_dash_d_is_unknown() {
     assert_eq!(code, 3, "{out}");
     let line = status(&out);
     assert!(
-        line.starts_with("CLAMAV UNKNOWN - cannot use freshclam.conf: cannot read "),
+        line.starts_with(&format!(
+            "CLAMAV UNKNOWN - cannot use freshclam.conf: {} does not exist",
+            missing.display()
+        )),
         "{line}"
     );
-    assert!(line.contains(missing.to_str().unwrap()), "{line}");
     // A syntax error is no better.
     std::fs::write(&missing, "DatabaseDirectory relative/path\n").unwrap();
     let (code, out) = check(&["-f", missing.to_str().unwrap(), "-s", &srv.arg()]);

@@ -104,11 +104,11 @@ fn rate_limit_then_admin_bypass() {
 
 #[test]
 fn cooldown_respected_and_overridden() {
-    let now = clamav_freshen::handler::now();
+    let now = support::now();
     let fx = Fixture::new();
     fs::write(
         fx.p("var/lib/clamav/freshclam.dat"),
-        clamav_freshen::freshclam_dat::encode("u", now + 3600),
+        clamav_freshen::test_support::freshclam_dat("u", now + 3600),
     )
     .unwrap();
     fx.cmd()
@@ -121,7 +121,7 @@ fn cooldown_respected_and_overridden() {
     let fx2 = Fixture::with_config("respect_cooldown = false\nfreshclam_timeout_secs = 3\n");
     fs::write(
         fx2.p("var/lib/clamav/freshclam.dat"),
-        clamav_freshen::freshclam_dat::encode("u", now + 3600),
+        clamav_freshen::test_support::freshclam_dat("u", now + 3600),
     )
     .unwrap();
     fx2.mode("cooldown");
@@ -405,7 +405,7 @@ fn tmp_dirs_removed_without_following_symlinks_and_freshclam_dat_kept() {
     std::os::unix::fs::symlink(&outside, db.join("tmp.link")).unwrap();
     fs::write(
         db.join("freshclam.dat"),
-        clamav_freshen::freshclam_dat::encode("u", 0),
+        clamav_freshen::test_support::freshclam_dat("u", 0),
     )
     .unwrap();
     fs::write(db.join("mirrors.dat"), "x").unwrap();
@@ -617,9 +617,7 @@ fn worker_misuse_refused() {
     // The lock file itself, while someone else holds the lock: not ours, no second repair.
     let run = fx.p("run/clamav-freshen");
     let lock = run.join("repair.lock");
-    let held = clamav_freshen::flight::try_acquire(&run, &lock)
-        .unwrap()
-        .unwrap();
+    let held = clamav_freshen::test_support::hold_repair_lock(&run, &lock);
     let out = std::process::Command::new("/bin/sh")
         .env_clear()
         .env("CLAMAV_FRESHEN_TEST_ROOT", &fx.root)

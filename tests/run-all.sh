@@ -96,8 +96,9 @@ stage lint bash -c 'rc=0
     tests/shellcheck.sh || rc=1
     cargo fmt --all -- --check || rc=1
     cargo clippy --locked --all-targets -- -D warnings || rc=1
+    cargo clippy --locked --all-targets --features test-root -- -D warnings || rc=1
     exit $rc'
-stage unit cargo test --locked -- --show-output
+stage unit cargo test --locked --features test-root -- --show-output
 if [[ -d $top/../shared/advisory-db ]]; then
     stage audit cargo audit --db "$top/../shared/advisory-db" --no-fetch --deny warnings
 else

@@ -329,10 +329,8 @@ exec "$@"
 
     /// Daily version in the DB dir.
     pub fn daily(&self) -> u32 {
-        clamav_freshen::cvd::local_daily(&self.p("var/lib/clamav"))
-            .unwrap()
-            .header
-            .version
+        clamav_freshen::test_support::local_daily_version(&self.p("var/lib/clamav"))
+            .expect("a daily in the database directory")
     }
 }
 

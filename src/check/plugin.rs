@@ -1,0 +1,434 @@
+//! The freshness check: local daily version vs the published one.
+//!
+//! Contract used by the handler (`heal`, `status`): `CheckOptions`, `CheckReport`, `run`.
+//! The rule it never breaks: no OK without both versions in hand.
+
+use crate::clamav::cvd::{self, LocalDb};
+use crate::clamav::freshclam_conf::{self, FreshclamConf};
+use crate::clamav::freshclam_dat::FreshclamDat;
+use crate::dns;
+use crate::nagios::ServiceState;
+use crate::nagios::range::Range;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Where the system's nameservers are listed.
+pub(crate) const RESOLV_CONF: &str = crate::defaults::RESOLV_CONF;
+/// `-t` default, seconds.
+pub(crate) const DEFAULT_TIMEOUT_SECS: u64 = 10;
+/// `--max-age` default, hours: ClamAV publishes daily several times a day.
+pub(crate) const DEFAULT_MAX_AGE_HOURS: u64 = 48;
+/// Passes over the nameserver list (glibc's `attempts` default).
+const DNS_ROUNDS: u32 = 2;
+
+/// Everything the check needs; the binary builds it from its arguments.
+#[derive(Debug, Clone)]
+pub(crate) struct CheckOptions {
+    /// freshclam.conf to read DatabaseDirectory and DNSDatabaseInfo from.
+    pub(crate) freshclam_conf: PathBuf,
+    /// `-d`: database directory, overriding freshclam.conf.
+    pub(crate) database_dir: Option<PathBuf>,
+    /// `-H`: TXT record name, overriding freshclam.conf's DNSDatabaseInfo.
+    pub(crate) dns_name: Option<String>,
+    /// `-s`: nameserver, overriding resolv.conf.
+    pub(crate) server: Option<SocketAddr>,
+    /// resolv.conf to read nameservers from when `server` is None.
+    pub(crate) resolv_conf: PathBuf,
+    /// `-t`: bound on the whole run.
+    pub(crate) timeout: Duration,
+    pub(crate) warning: Range,
+    pub(crate) critical: Range,
+    /// `--max-age`: local build older than this is CRITICAL when DNS cannot answer.
+    pub(crate) max_age: Duration,
+}
+
+impl Default for CheckOptions {
+    /// The defaults of `check_clamav_freshness` without arguments.
+    fn default() -> Self {
+        CheckOptions {
+            freshclam_conf: freshclam_conf::DEFAULT_PATH.into(),
+            database_dir: None,
+            dns_name: None,
+            server: None,
+            resolv_conf: RESOLV_CONF.into(),
+            timeout: Duration::from_secs(DEFAULT_TIMEOUT_SECS),
+            warning: Range::upto(0.0),
+            critical: Range::upto(1.0),
+            max_age: Duration::from_secs(DEFAULT_MAX_AGE_HOURS * 3600),
+        }
+    }
+}
+
+/// The outcome of one check.
+#[derive(Debug, Clone)]
+pub(crate) struct CheckReport {
+    pub(crate) state: ServiceState,
+    /// Human text after `CLAMAV <STATE> - `.
+    pub(crate) text: String,
+    /// Everything after `| `.
+    pub(crate) perfdata: String,
+    /// `-v` lines.
+    pub(crate) details: Vec<String>,
+    pub(crate) local: Option<LocalDb>,
+    pub(crate) published: Option<u32>,
+    /// published - local, floored at 0.
+    pub(crate) lag: Option<u32>,
+    pub(crate) cooldown_until: Option<i64>,
+}
+
+impl CheckReport {
+    /// `CLAMAV <STATE> - <text> | <perfdata>`
+    pub(crate) fn status_line(&self) -> String {
+        let mut s = format!("CLAMAV {} - {}", self.state, clean(&self.text));
+        if !self.perfdata.is_empty() {
+            s.push_str(" | ");
+            s.push_str(&self.perfdata);
+        }
+        s
+    }
+
+    /// The status line, then the `-v` details, one per line (Nagios long output).
+    pub(crate) fn output(&self, verbose: bool) -> String {
+        let mut s = self.status_line();
+        s.push('\n');
+        if verbose {
+            for d in &self.details {
+                s.push_str(&clean(d));
+                s.push('\n');
+            }
+        }
+        s
+    }
+}
+
+/// Keeps text from breaking the plugin output format: `|` starts perfdata and a newline
+/// starts long output, and a TXT record or a path may carry either.
+fn clean(s: &str) -> String {
+    crate::text::plugin_text(s)
+}
+
+/// `2026-11-25 19:00 UTC`.
+pub(crate) fn format_utc(epoch: i64) -> String {
+    let days = epoch.div_euclid(86400);
+    let secs = epoch.rem_euclid(86400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60
+    )
+}
+
+/// Inverse of [`cvd::days_from_civil`] (Howard Hinnant's algorithm).
+pub(crate) fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// `3d 4h`, `5h 12m`, `40m`, `12s`: an age for humans.
+pub(crate) fn format_age(secs: i64) -> String {
+    let s = secs.max(0);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h {}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d {}h", s / 86400, s % 86400 / 3600),
+    }
+}
+
+/// Runs the check at `now` (epoch seconds). Never panics on bad input; never OK without both
+/// versions in hand.
+pub(crate) fn run(opts: &CheckOptions, now: i64) -> CheckReport {
+    let deadline = Instant::now() + opts.timeout;
+    let mut r = CheckReport {
+        state: ServiceState::Unknown,
+        text: String::new(),
+        perfdata: String::new(),
+        details: Vec::new(),
+        local: None,
+        published: None,
+        lag: None,
+        cooldown_until: None,
+    };
+
+    // Where to look, and what to ask.
+    let (dir, name) = match locate(opts, &mut r.details) {
+        Ok(x) => x,
+        Err(reason) => {
+            r.text = reason;
+            return r;
+        }
+    };
+    r.details
+        .push(format!("database directory: {}", dir.display()));
+    let cooldown = cooldown_note(&dir, now, &mut r);
+
+    // The local version: without it the filter may be scanning with nothing.
+    let local = match cvd::local_daily(&dir) {
+        Ok(l) => l,
+        Err(e) => {
+            r.state = ServiceState::Critical;
+            r.text = format!("cannot read the local daily database: {e}{cooldown}");
+            return r;
+        }
+    };
+    let h = &local.header;
+    let age = h.build_epoch().map(|b| (now - b).max(0));
+    r.details.push(format!(
+        "local: {} version {}, built {} ({}), {} signatures, f-level {}, builder {}",
+        local.file.display(),
+        h.version,
+        h.build_time,
+        h.build_epoch().map_or("unknown epoch".into(), format_utc),
+        h.sigs,
+        h.flevel,
+        h.builder
+    ));
+    let built = match (h.build_epoch(), age) {
+        (Some(b), Some(a)) => format!("built {} ({} ago)", format_utc(b), format_age(a)),
+        _ => "build time unknown".to_string(),
+    };
+    let version = h.version;
+    let age_perf = age.map_or(String::new(), |a| format!(" age={a}s;;;0;"));
+    r.perfdata = format!("daily={version}{age_perf}");
+    r.local = Some(local);
+
+    // The published version.
+    let published = published_daily(opts, &name, deadline, &mut r.details);
+    let published = match published {
+        Ok(p) => p,
+        Err(reason) => {
+            let stale = age.is_some_and(|a| a as u64 > opts.max_age.as_secs());
+            if stale {
+                r.state = ServiceState::Critical;
+                r.text = format!(
+                    "daily {version} is stale: {built}, over the {}h limit, whatever DNS says \
+                     ({reason}){cooldown}",
+                    opts.max_age.as_secs() / 3600
+                );
+            } else {
+                r.text = format!(
+                    "cannot learn the published version: {reason}; local daily {version} \
+                     {built}{cooldown}"
+                );
+            }
+            return r;
+        }
+    };
+    r.published = Some(published);
+    let lag = published.saturating_sub(version);
+    r.lag = Some(lag);
+    r.perfdata = format!(
+        "daily={version} published={published} lag={lag};{};{};0;{age_perf}",
+        opts.warning, opts.critical
+    );
+    r.state = if opts.critical.alerts(f64::from(lag)) {
+        ServiceState::Critical
+    } else if opts.warning.alerts(f64::from(lag)) {
+        ServiceState::Warning
+    } else {
+        ServiceState::Ok
+    };
+    let what = match lag {
+        0 if version > published => format!("daily {version} is newer than published {published}"),
+        0 => format!("daily {version} is current"),
+        1 => format!("daily {version} is 1 revision behind published {published}"),
+        n => format!("daily {version} is {n} revisions behind published {published}"),
+    };
+    r.text = format!("{what}, {built}{cooldown}");
+    r
+}
+
+/// The database directory and TXT name, from the options and freshclam.conf.
+fn locate(opts: &CheckOptions, details: &mut Vec<String>) -> Result<(PathBuf, String), String> {
+    // The conf is only needed for what the options leave open.
+    if let (Some(d), Some(n)) = (&opts.database_dir, &opts.dns_name) {
+        return Ok((d.clone(), n.clone()));
+    }
+    let conf = match FreshclamConf::load(&opts.freshclam_conf) {
+        Ok(c) => {
+            details.push(format!("read {}", opts.freshclam_conf.display()));
+            c
+        }
+        // `-d` makes a missing freshclam.conf fine (a check on another host's copy, a test).
+        Err(freshclam_conf::ConfError::Open(e))
+            if opts.database_dir.is_some() && e.is_not_found() =>
+        {
+            details.push(format!(
+                "{} not found, using freshclam's defaults",
+                opts.freshclam_conf.display()
+            ));
+            FreshclamConf::default()
+        }
+        Err(e) => return Err(format!("cannot use freshclam.conf: {e}")),
+    };
+    Ok((
+        opts.database_dir.clone().unwrap_or(conf.database_directory),
+        opts.dns_name.clone().unwrap_or(conf.dns_database_info),
+    ))
+}
+
+/// `; freshclam CDN cool-down until ...` when freshclam.dat says so, else empty.
+fn cooldown_note(dir: &Path, now: i64, r: &mut CheckReport) -> String {
+    match FreshclamDat::read(dir) {
+        Ok(Some(dat)) => {
+            r.details
+                .push(format!("freshclam.dat: retry_after {}", dat.retry_after));
+            r.cooldown_until = dat.cooldown_until(now);
+        }
+        Ok(None) => r.details.push("freshclam.dat: none".into()),
+        // Not the check's business to fail on: freshclam recreates it.
+        Err(e) => r.details.push(format!("freshclam.dat: unreadable ({e})")),
+    }
+    r.cooldown_until.map_or(String::new(), |t| {
+        format!("; freshclam CDN cool-down until {}", format_utc(t))
+    })
+}
+
+/// Asks DNS and parses field 2 of the TXT record; the error is the reason, for humans.
+fn published_daily(
+    opts: &CheckOptions,
+    name: &str,
+    deadline: Instant,
+    details: &mut Vec<String>,
+) -> Result<u32, String> {
+    let servers = match opts.server {
+        Some(s) => vec![s],
+        None => dns::nameservers(&opts.resolv_conf).map_err(|e| e.to_string())?,
+    };
+    let list: Vec<String> = servers.iter().map(|s| s.to_string()).collect();
+    details.push(format!("asking {} for TXT {name}", list.join(", ")));
+    let answer =
+        dns::query_txt(name, &servers, DNS_ROUNDS, deadline, details).map_err(|e| e.to_string())?;
+    let info = dns::parse_txt(&answer.text).map_err(|e| {
+        format!(
+            "{e} (from {}: \"{}\")",
+            answer.server,
+            answer.text.escape_ascii()
+        )
+    })?;
+    details.push(format!(
+        "published: ClamAV {}, main {}, daily {}{}",
+        info.clamav_version,
+        info.main,
+        info.daily,
+        info.record_time.map_or(String::new(), |t| format!(
+            ", record time {}",
+            format_utc(t)
+        ))
+    ));
+    Ok(info.daily)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_formatting() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(format_utc(1624412045), "2021-06-23 01:34 UTC");
+        assert_eq!(format_utc(951782400), "2000-02-29 00:00 UTC");
+        assert_eq!(format_utc(-1), "1969-12-31 23:59 UTC");
+        assert_eq!(format_utc(1795633200), "2026-11-25 19:00 UTC");
+        // Round trip against the parser's direction over ~550 years, every 37 days.
+        for days in (-100_000..100_000).step_by(37) {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(cvd::days_from_civil(y, m, d), days);
+            assert!((1..=12).contains(&m) && (1..=31).contains(&d));
+        }
+    }
+
+    #[test]
+    fn ages() {
+        assert_eq!(format_age(-5), "0s");
+        assert_eq!(format_age(59), "59s");
+        assert_eq!(format_age(3599), "59m");
+        assert_eq!(format_age(3600 * 5 + 60 * 3), "5h 3m");
+        assert_eq!(format_age(86400 * 3 + 3600 * 4 + 5), "3d 4h");
+    }
+
+    #[test]
+    fn output_cannot_be_split_by_hostile_text() {
+        let r = CheckReport {
+            state: ServiceState::Unknown,
+            text: "bad TXT \"a|b\nc\"".into(),
+            perfdata: "daily=1".into(),
+            details: vec!["x|y".into()],
+            local: None,
+            published: None,
+            lag: None,
+            cooldown_until: None,
+        };
+        assert_eq!(
+            r.status_line(),
+            "CLAMAV UNKNOWN - bad TXT \"a!b?c\" | daily=1"
+        );
+        assert_eq!(
+            r.output(true),
+            "CLAMAV UNKNOWN - bad TXT \"a!b?c\" | daily=1\nx!y\n"
+        );
+        assert_eq!(r.output(false).lines().count(), 1);
+        let empty = CheckReport {
+            perfdata: String::new(),
+            ..r
+        };
+        assert_eq!(empty.status_line(), "CLAMAV UNKNOWN - bad TXT \"a!b?c\"");
+    }
+
+    #[test]
+    fn default_thresholds_are_check_clamavs() {
+        let o = CheckOptions::default();
+        assert_eq!(o.warning.to_string(), "0");
+        assert_eq!(o.critical.to_string(), "1");
+        assert_eq!(o.max_age, Duration::from_secs(48 * 3600));
+    }
+
+    #[test]
+    fn conf_errors_are_unknown_and_no_database_is_critical() {
+        let d = tempfile::tempdir().unwrap();
+        let o = CheckOptions {
+            freshclam_conf: d.path().join("missing.conf"),
+            timeout: Duration::from_millis(200),
+            ..CheckOptions::default()
+        };
+        let r = run(&o, 0);
+        assert_eq!(r.state, ServiceState::Unknown);
+        assert!(r.text.contains("missing.conf"), "{}", r.text);
+        // With -d the missing conf is fine; the empty directory is what matters.
+        let o = CheckOptions {
+            database_dir: Some(d.path().into()),
+            ..o
+        };
+        let r = run(&o, 0);
+        assert_eq!(r.state, ServiceState::Critical, "{}", r.text);
+        assert!(r.text.contains("no daily.cvd or daily.cld"), "{}", r.text);
+    }
+
+    #[test]
+    fn resolv_conf_nameservers() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("resolv.conf");
+        std::fs::write(&p, "search example\nnameserver 10.0.0.1\nnameserver ::1\n").unwrap();
+        let v = dns::nameservers(&p).unwrap();
+        assert_eq!(
+            v,
+            ["10.0.0.1:53".parse().unwrap(), "[::1]:53".parse().unwrap()]
+        );
+        std::fs::write(&p, "# none\n").unwrap();
+        assert_eq!(
+            dns::nameservers(&p).unwrap(),
+            ["127.0.0.1:53".parse().unwrap()]
+        );
+        assert!(dns::nameservers(&d.path().join("nope")).is_err());
+    }
+}

@@ -1,0 +1,379 @@
+//! The 512-byte text header of a ClamAV database (`.cvd` / `.cld`).
+//!
+//! `ClamAV-VDB:<build time>:<version>:<sigs>:<f-level>:<md5>:<dsig>:<builder>:<stime>`,
+//! space padded. Only the header is read: the version is all `clamscan -V` reports too.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Size of the text header at the start of every CVD/CLD file.
+pub(crate) const HEADER_LEN: usize = 512;
+const MAGIC: &[u8] = b"ClamAV-VDB:";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub(crate) enum CvdError {
+    #[error("{path}: {reason}")]
+    Io { path: PathBuf, reason: String },
+    #[error("{path}: header is truncated ({len} of {HEADER_LEN} bytes)")]
+    Truncated { path: PathBuf, len: usize },
+    #[error("{path}: not a ClamAV database header ({reason})")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error("no daily.cvd or daily.cld in {0}")]
+    NoDatabase(PathBuf),
+}
+
+/// What the header says about one database file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CvdHeader {
+    /// Build time as written, e.g. `22 Jun 2021 21-34 -0400`.
+    pub(crate) build_time: String,
+    pub(crate) version: u32,
+    pub(crate) sigs: u64,
+    pub(crate) flevel: u32,
+    pub(crate) builder: String,
+    /// Build time in seconds since the epoch (field 8); absent in very old headers.
+    pub(crate) stime: Option<i64>,
+}
+
+impl CvdHeader {
+    /// Build time as seconds since the epoch: `stime` when present, else the text time.
+    pub(crate) fn build_epoch(&self) -> Option<i64> {
+        self.stime.or_else(|| parse_build_time(&self.build_time))
+    }
+}
+
+/// Parses a header from the first bytes of a file. `bytes` may be longer than 512.
+pub(crate) fn parse_header(bytes: &[u8]) -> Result<CvdHeader, String> {
+    let head = &bytes[..bytes.len().min(HEADER_LEN)];
+    if !head.starts_with(MAGIC) {
+        return Err("missing ClamAV-VDB magic".into());
+    }
+    let text = std::str::from_utf8(head).map_err(|_| "header is not ASCII text".to_string())?;
+    if !text.is_ascii() {
+        return Err("header is not ASCII text".into());
+    }
+    let text = text.trim_end_matches([' ', '\0', '\n', '\r']);
+    let fields: Vec<&str> = text.split(':').collect();
+    if fields.len() < 8 {
+        return Err(format!(
+            "expected at least 8 fields, found {}",
+            fields.len()
+        ));
+    }
+    let num = |i: usize, name: &str| -> Result<u64, String> {
+        let f = fields[i].trim();
+        if f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("{name} {f:?} is not a number"));
+        }
+        f.parse::<u64>()
+            .map_err(|_| format!("{name} {f:?} is out of range"))
+    };
+    let version = u32::try_from(num(2, "version")?).map_err(|_| "version is out of range")?;
+    let sigs = num(3, "signature count")?;
+    let flevel = u32::try_from(num(4, "f-level")?).map_err(|_| "f-level is out of range")?;
+    let stime = match fields.get(8).map(|s| s.trim()) {
+        Some(s) if !s.is_empty() => Some(
+            s.parse::<i64>()
+                .ok()
+                .filter(|t| *t >= 0)
+                .ok_or_else(|| format!("build time {s:?} is not a number"))?,
+        ),
+        _ => None,
+    };
+    Ok(CvdHeader {
+        build_time: fields[1].trim().to_string(),
+        version,
+        sigs,
+        flevel,
+        builder: fields[7].trim().to_string(),
+        stime,
+    })
+}
+
+/// Opens a file in the database directory for reading, which the clamav user can write:
+/// a symlink is not followed (ELOOP), and anything but a regular file (a FIFO would block
+/// the open or the read forever, a device like /dev/zero never ends) is refused.
+pub(crate) fn open_db_file(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(nix::libc::ELOOP) {
+                std::io::Error::other("is a symbolic link (not followed)")
+            } else {
+                e
+            }
+        })?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    Ok(f)
+}
+
+/// Reads and parses the header of one file.
+pub(crate) fn read_header(path: &Path) -> Result<CvdHeader, CvdError> {
+    let io = |e: std::io::Error| CvdError::Io {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let mut f = open_db_file(path).map_err(io)?;
+    let mut buf = [0u8; HEADER_LEN];
+    let mut len = 0;
+    while len < HEADER_LEN {
+        match f.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+    if len < HEADER_LEN {
+        return Err(CvdError::Truncated {
+            path: path.to_path_buf(),
+            len,
+        });
+    }
+    parse_header(&buf).map_err(|reason| CvdError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    })
+}
+
+/// The local daily database: whichever of daily.cvd / daily.cld has the higher version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LocalDb {
+    pub(crate) file: PathBuf,
+    pub(crate) header: CvdHeader,
+}
+
+/// Finds the newest daily database in `dir`, like `clamscan -V` does.
+///
+/// A file that exists but cannot be read or parsed is an error, even when the other one is
+/// fine: a corrupt database is a fault the admin must hear about.
+pub(crate) fn local_daily(dir: &Path) -> Result<LocalDb, CvdError> {
+    local_db(dir, "daily")
+}
+
+/// Same as [`local_daily`] for any database name (`main`, `bytecode`, ...).
+pub(crate) fn local_db(dir: &Path, name: &str) -> Result<LocalDb, CvdError> {
+    let mut best: Option<LocalDb> = None;
+    for ext in ["cvd", "cld"] {
+        let file = dir.join(format!("{name}.{ext}"));
+        match std::fs::symlink_metadata(&file) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            _ => {}
+        }
+        let header = read_header(&file)?;
+        if best
+            .as_ref()
+            .is_none_or(|b| header.version > b.header.version)
+        {
+            best = Some(LocalDb { file, header });
+        }
+    }
+    best.ok_or_else(|| CvdError::NoDatabase(dir.to_path_buf()))
+}
+
+/// Parses `22 Jun 2021 21-34 -0400` into seconds since the epoch.
+pub(crate) fn parse_build_time(s: &str) -> Option<i64> {
+    let mut it = s.split_whitespace();
+    let day: i64 = it.next()?.parse().ok()?;
+    let month = match it.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: i64 = it.next()?.parse().ok()?;
+    let (h, m) = it.next()?.split_once('-')?;
+    let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+    let tz = it.next()?;
+    // The year bound keeps the arithmetic below from overflowing on a hostile header; the
+    // ASCII check keeps the byte slicing of `tz` on character boundaries.
+    if it.next().is_some()
+        || !(1..=31).contains(&day)
+        || !(1..=9999).contains(&year)
+        || !(0..=23).contains(&h)
+        || !(0..=59).contains(&m)
+        || tz.len() != 5
+        || !tz.is_ascii()
+    {
+        return None;
+    }
+    let sign = match &tz[..1] {
+        "+" => 1,
+        "-" => -1,
+        _ => return None,
+    };
+    let tzh: i64 = tz[1..3].parse().ok()?;
+    let tzm: i64 = tz[3..5].parse().ok()?;
+    let local = days_from_civil(year, month, day) * 86400 + h * 3600 + m * 60;
+    Some(local - sign * (tzh * 3600 + tzm * 60))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(s: &str) -> Vec<u8> {
+        let mut v = s.as_bytes().to_vec();
+        v.resize(HEADER_LEN, b' ');
+        v
+    }
+
+    const REAL: &str = "ClamAV-VDB:22 Jun 2021 21-34 -0400:6:14:81:3e249e00076b0b15bb54ced37be880c7:Dou6:micasnyd:1624412045";
+
+    #[test]
+    fn parses_a_real_header() {
+        let h = parse_header(&header(REAL)).unwrap();
+        assert_eq!(h.version, 6);
+        assert_eq!(h.sigs, 14);
+        assert_eq!(h.flevel, 81);
+        assert_eq!(h.builder, "micasnyd");
+        assert_eq!(h.stime, Some(1624412045));
+        assert_eq!(h.build_epoch(), Some(1624412045));
+    }
+
+    #[test]
+    fn text_build_time_matches_stime() {
+        // 21:34 -0400 is 01:34 UTC the next day; stime is a few seconds later.
+        let t = parse_build_time("22 Jun 2021 21-34 -0400").unwrap();
+        assert_eq!(t, 1624412040);
+        assert_eq!(parse_build_time("1 Jan 1970 00-00 +0000"), Some(0));
+        assert_eq!(parse_build_time("31 Foo 2021 00-00 +0000"), None);
+        assert_eq!(parse_build_time("1 Jan 2021 25-00 +0000"), None);
+        assert_eq!(parse_build_time(""), None);
+        // Hostile values: no overflow, no slicing inside a character, just "unknown".
+        assert_eq!(
+            parse_build_time("1 Jan 9223372036854775807 00-00 +0000"),
+            None
+        );
+        assert_eq!(
+            parse_build_time("1 Jan -9223372036854775808 00-00 +0000"),
+            None
+        );
+        assert_eq!(parse_build_time("1 Jan 2021 -5-00 +0000"), None);
+        assert_eq!(parse_build_time("1 Jan 2021 00-00 \u{e9}+12"), None);
+    }
+
+    #[test]
+    fn header_without_stime_uses_text_time() {
+        let h = parse_header(&header(
+            "ClamAV-VDB:22 Jun 2021 21-34 -0400:6:14:81:md5:dsig:b",
+        ))
+        .unwrap();
+        assert_eq!(h.stime, None);
+        assert_eq!(h.build_epoch(), Some(1624412040));
+    }
+
+    #[test]
+    fn rejects_bad_headers() {
+        assert!(parse_header(b"").is_err());
+        assert!(parse_header(&header("ClamAV-VDC:x:1:2:3:4:5:6:7")).is_err());
+        assert!(
+            parse_header(&header("ClamAV-VDB:x:1:2")).is_err(),
+            "missing fields"
+        );
+        assert!(
+            parse_header(&header("ClamAV-VDB:x::2:3:4:5:6:7")).is_err(),
+            "empty version"
+        );
+        assert!(
+            parse_header(&header("ClamAV-VDB:x:-1:2:3:4:5:6:7")).is_err(),
+            "negative"
+        );
+        assert!(
+            parse_header(&header("ClamAV-VDB:x:99999999999:2:3:4:5:6:7")).is_err(),
+            "overflow"
+        );
+        assert!(
+            parse_header(&header("ClamAV-VDB:x:1:2:3:4:5:6:abc")).is_err(),
+            "bad stime"
+        );
+        let mut non_ascii = header("ClamAV-VDB:x:1:2:3:4:5:6:7");
+        non_ascii[20] = 0xe9;
+        assert!(parse_header(&non_ascii).is_err(), "non-ASCII");
+    }
+
+    #[test]
+    fn local_daily_takes_the_higher_of_cvd_and_cld() {
+        let d = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            local_daily(d.path()),
+            Err(CvdError::NoDatabase(_))
+        ));
+        std::fs::write(
+            d.path().join("daily.cvd"),
+            header(&REAL.replace(":6:14:", ":5:14:")),
+        )
+        .unwrap();
+        std::fs::write(d.path().join("daily.cld"), header(REAL)).unwrap();
+        let db = local_daily(d.path()).unwrap();
+        assert_eq!(db.header.version, 6);
+        assert!(db.file.ends_with("daily.cld"));
+    }
+
+    #[test]
+    fn fifo_device_and_symlink_refused_without_blocking() {
+        let d = tempfile::tempdir().unwrap();
+        let good = d.path().join("good.cvd");
+        std::fs::write(&good, header(REAL)).unwrap();
+        // A FIFO without a writer would block open/read forever.
+        nix::unistd::mkfifo(
+            &d.path().join("daily.cld"),
+            nix::sys::stat::Mode::from_bits_truncate(0o644),
+        )
+        .unwrap();
+        let e = local_daily(d.path()).unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+        std::fs::remove_file(d.path().join("daily.cld")).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", d.path().join("daily.cld")).unwrap();
+        let e = local_daily(d.path()).unwrap_err().to_string();
+        assert!(e.contains("symbolic link"), "{e}");
+        std::fs::remove_file(d.path().join("daily.cld")).unwrap();
+        std::os::unix::fs::symlink(&good, d.path().join("daily.cvd")).unwrap();
+        assert!(
+            local_daily(d.path()).is_err(),
+            "a symlink is never followed"
+        );
+        assert_eq!(read_header(&good).unwrap().version, 6);
+    }
+
+    #[test]
+    fn a_truncated_or_corrupt_file_is_an_error_even_beside_a_good_one() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("daily.cvd"), header(REAL)).unwrap();
+        std::fs::write(d.path().join("daily.cld"), &REAL.as_bytes()[..100]).unwrap();
+        assert!(matches!(
+            local_daily(d.path()),
+            Err(CvdError::Truncated { len: 100, .. })
+        ));
+        std::fs::write(d.path().join("daily.cld"), vec![0u8; 600]).unwrap();
+        assert!(matches!(
+            local_daily(d.path()),
+            Err(CvdError::Corrupt { .. })
+        ));
+    }
+}

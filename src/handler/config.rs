@@ -1,0 +1,319 @@
+//! The handler's configuration (/etc/clamav-freshen/clamav-freshen.toml).
+//!
+//! The file decides which programs root runs, so it must be owned by root (test mode: by
+//! the effective uid) and not writable by group or others; it is opened with O_NOFOLLOW and
+//! checked with fstat on that very fd, so no rename race can swap it. Unknown keys are
+//! refused: a typo must not silently fall back to a default.
+
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+use serde::Deserialize;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(crate) struct Config {
+    pub(crate) soft_attempt: u32,
+    pub(crate) rate_limit_secs: u64,
+    pub(crate) respect_cooldown: bool,
+    pub(crate) freshclam: PathBuf,
+    pub(crate) freshclam_conf: PathBuf,
+    pub(crate) freshclam_timeout_secs: u64,
+    pub(crate) kill_grace_secs: u64,
+    pub(crate) stop_timeout_secs: u64,
+    pub(crate) syslog_facility: String,
+    pub(crate) nagios_command_file: PathBuf,
+    pub(crate) nagios_host: String,
+    pub(crate) nagios_service: String,
+    pub(crate) check_timeout_secs: u64,
+    pub(crate) check_dns_server: String,
+    pub(crate) warning_lag: u32,
+    pub(crate) critical_lag: u32,
+    pub(crate) max_age_hours: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            soft_attempt: 1,
+            rate_limit_secs: 900,
+            respect_cooldown: true,
+            freshclam: crate::defaults::FRESHCLAM.into(),
+            freshclam_conf: crate::defaults::FRESHCLAM_CONF.into(),
+            freshclam_timeout_secs: 600,
+            kill_grace_secs: 10,
+            stop_timeout_secs: 30,
+            syslog_facility: "daemon".into(),
+            nagios_command_file: crate::defaults::NAGIOS_COMMAND_FILE.into(),
+            nagios_host: "localhost".into(),
+            nagios_service: "ClamAV signatures".into(),
+            check_timeout_secs: 5,
+            check_dns_server: String::new(),
+            warning_lag: 1,
+            critical_lag: 2,
+            max_age_hours: 48,
+        }
+    }
+}
+
+/// Longest duration any key may set: one year.
+pub(crate) const MAX_SECS: u64 = 366 * 86400;
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConfigError {
+    #[error("cannot open {path}: {source}")]
+    Open { path: PathBuf, source: nix::Error },
+    #[error("{path} is not a regular file")]
+    NotRegular { path: PathBuf },
+    #[error("{path} is owned by uid {uid}, must be owned by uid {want}")]
+    Owner { path: PathBuf, uid: u32, want: u32 },
+    #[error("{path} is writable by group or others (mode {mode:o})")]
+    Writable { path: PathBuf, mode: u32 },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {reason}")]
+    Invalid { path: PathBuf, reason: String },
+}
+
+/// How the config was obtained, for the audit line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Source {
+    File,
+    /// The file does not exist: built-in defaults.
+    Defaults,
+}
+
+impl Config {
+    /// Loads `path`, requiring it to be owned by `owner_uid`. A missing file gives defaults.
+    pub(crate) fn load(path: &Path, owner_uid: u32) -> Result<(Config, Source), ConfigError> {
+        let fd = match nix::fcntl::open(
+            path,
+            OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK,
+            Mode::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(nix::errno::Errno::ENOENT) => return Ok((Config::default(), Source::Defaults)),
+            Err(source) => {
+                return Err(ConfigError::Open {
+                    path: path.into(),
+                    source,
+                });
+            }
+        };
+        let st = nix::sys::stat::fstat(&fd).map_err(|source| ConfigError::Open {
+            path: path.into(),
+            source,
+        })?;
+        if st.st_mode & nix::libc::S_IFMT != nix::libc::S_IFREG {
+            return Err(ConfigError::NotRegular { path: path.into() });
+        }
+        if st.st_uid != owner_uid {
+            return Err(ConfigError::Owner {
+                path: path.into(),
+                uid: st.st_uid,
+                want: owner_uid,
+            });
+        }
+        if st.st_mode & 0o022 != 0 {
+            return Err(ConfigError::Writable {
+                path: path.into(),
+                mode: st.st_mode & 0o7777,
+            });
+        }
+        let mut text = String::new();
+        std::fs::File::from(fd)
+            .take(1 << 20)
+            .read_to_string(&mut text)
+            .map_err(|source| ConfigError::Read {
+                path: path.into(),
+                source,
+            })?;
+        let cfg = Self::parse(&text).map_err(|reason| ConfigError::Invalid {
+            path: path.into(),
+            reason,
+        })?;
+        Ok((cfg, Source::File))
+    }
+
+    pub(crate) fn parse(text: &str) -> Result<Config, String> {
+        let cfg: Config = toml::from_str(text).map_err(|e| one_line(&e.to_string()))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        for (k, p) in [
+            ("freshclam", &self.freshclam),
+            ("freshclam_conf", &self.freshclam_conf),
+            ("nagios_command_file", &self.nagios_command_file),
+        ] {
+            if !p.is_absolute() {
+                return Err(format!("{k} must be an absolute path"));
+            }
+        }
+        if self.soft_attempt == 0 || self.soft_attempt > crate::nagios::state::MAX_ATTEMPT {
+            return Err("soft_attempt must be 1..999".into());
+        }
+        if self.freshclam_timeout_secs == 0 || self.check_timeout_secs == 0 {
+            return Err("timeouts must be at least 1 second".into());
+        }
+        // Bounded so `now + duration` can neither overflow (a panic) nor wrap when cast to
+        // a signed time (rate_limit_secs = u64::MAX would have meant "no rate limit").
+        for (k, v) in [
+            ("rate_limit_secs", self.rate_limit_secs),
+            ("freshclam_timeout_secs", self.freshclam_timeout_secs),
+            ("kill_grace_secs", self.kill_grace_secs),
+            ("stop_timeout_secs", self.stop_timeout_secs),
+            ("check_timeout_secs", self.check_timeout_secs),
+            ("max_age_hours", self.max_age_hours.saturating_mul(3600)),
+        ] {
+            if v > MAX_SECS {
+                return Err(format!("{k} must not exceed one year"));
+            }
+        }
+        if self.warning_lag == 0 {
+            return Err("warning_lag must be at least 1".into());
+        }
+        if self.critical_lag < self.warning_lag {
+            return Err("critical_lag must not be below warning_lag".into());
+        }
+        for (k, v) in [
+            ("nagios_host", &self.nagios_host),
+            ("nagios_service", &self.nagios_service),
+        ] {
+            // These go into a Nagios external command line: no separators, no newlines.
+            if v.is_empty() || v.chars().any(|c| c == ';' || c.is_control()) {
+                return Err(format!(
+                    "{k} must be non-empty without ';' or control characters"
+                ));
+            }
+        }
+        self.facility()?;
+        self.dns_server()?;
+        Ok(())
+    }
+
+    /// `check_dns_server`: empty for the resolvers in /etc/resolv.conf, else `IP` or
+    /// `IP:PORT` (port 53 by default).
+    pub(crate) fn dns_server(&self) -> Result<Option<std::net::SocketAddr>, String> {
+        let s = self.check_dns_server.trim();
+        if s.is_empty() {
+            return Ok(None);
+        }
+        if let Ok(a) = s.parse::<std::net::SocketAddr>() {
+            return Ok(Some(a));
+        }
+        s.parse::<std::net::IpAddr>()
+            .map(|ip| Some(std::net::SocketAddr::new(ip, 53)))
+            .map_err(|_| format!("check_dns_server {s:?} is not IP or IP:PORT"))
+    }
+
+    pub(crate) fn facility(&self) -> Result<syslog::Facility, String> {
+        self.syslog_facility
+            .parse()
+            .map_err(|_| format!("unknown syslog_facility {:?}", self.syslog_facility))
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn shipped_file_is_the_defaults() {
+        let text = include_str!("../../etc/clamav-freshen/clamav-freshen.toml");
+        assert_eq!(Config::parse(text).unwrap(), Config::default());
+        // Every key is present (commented) in the shipped file.
+        let uncommented: String = text
+            .lines()
+            .map(|l| l.strip_prefix('#').unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let all: toml::Table = toml::from_str(
+            &uncommented
+                .lines()
+                .filter(|l| l.contains(" = "))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+        .unwrap();
+        assert_eq!(
+            Config::parse(&toml::to_string(&all).unwrap()).unwrap(),
+            Config::default()
+        );
+        assert_eq!(all.len(), 17);
+    }
+
+    #[test]
+    fn absurd_durations_refused() {
+        for bad in [
+            "rate_limit_secs = 18446744073709551615\n",
+            "freshclam_timeout_secs = 1000000000000\n",
+            "kill_grace_secs = 9223372036854775807\n",
+            "stop_timeout_secs = 40000000\n",
+            "check_timeout_secs = 40000000\n",
+            "max_age_hours = 9000\n",
+        ] {
+            let e = Config::parse(bad).unwrap_err();
+            assert!(e.contains("must not exceed one year"), "{bad}: {e}");
+        }
+        assert!(Config::parse("rate_limit_secs = 86400\nmax_age_hours = 8760\n").is_ok());
+    }
+
+    #[test]
+    fn unknown_key_refused() {
+        let e = Config::parse("rate_limit = 5\n").unwrap_err();
+        assert!(e.contains("unknown field"), "{e}");
+    }
+
+    #[test]
+    fn relative_program_refused() {
+        assert!(Config::parse("freshclam = \"freshclam\"\n").is_err());
+        assert!(Config::parse("nagios_host = \"a;b\"\n").is_err());
+        assert!(Config::parse("syslog_facility = \"nope\"\n").is_err());
+        assert!(Config::parse("check_dns_server = \"dns.example\"\n").is_err());
+        let c = Config::parse("check_dns_server = \"127.0.0.1:5353\"\n").unwrap();
+        assert_eq!(
+            c.dns_server().unwrap(),
+            Some("127.0.0.1:5353".parse().unwrap())
+        );
+        let c = Config::parse("check_dns_server = \"::1\"\n").unwrap();
+        assert_eq!(c.dns_server().unwrap(), Some("[::1]:53".parse().unwrap()));
+    }
+
+    #[test]
+    fn ownership_and_mode_checked() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("c.toml");
+        std::fs::write(&p, "soft_attempt = 2\n").unwrap();
+        let me = nix::unistd::geteuid().as_raw();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(Config::load(&p, me).unwrap().0.soft_attempt, 2);
+        assert!(matches!(
+            Config::load(&p, me + 1),
+            Err(ConfigError::Owner { .. })
+        ));
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o664)).unwrap();
+        assert!(matches!(
+            Config::load(&p, me),
+            Err(ConfigError::Writable { .. })
+        ));
+        let l = d.path().join("link.toml");
+        std::os::unix::fs::symlink(&p, &l).unwrap();
+        assert!(matches!(
+            Config::load(&l, me),
+            Err(ConfigError::Open { .. })
+        ));
+        let (c, src) = Config::load(&d.path().join("missing"), me).unwrap();
+        assert_eq!((c, src), (Config::default(), Source::Defaults));
+    }
+}

@@ -1,0 +1,120 @@
+//! What every subcommand shares: the ports with the configuration, and the one
+//! decide-under-lock step (take the lock → recover an interrupted repair → gather facts →
+//! decide → audit the decision).
+
+use crate::handler::config::Config;
+use crate::handler::decide::{Decision, Facts, Policy, Trigger, decide};
+use crate::handler::ladder::{self, Ctx};
+use crate::handler::paths::Paths;
+use crate::handler::ports::{Held, Ports};
+use std::time::Duration;
+
+pub(crate) struct Env<'a> {
+    pub(crate) p: Ports<'a>,
+    pub(crate) cfg: &'a Config,
+    pub(crate) paths: &'a Paths,
+}
+
+/// A decision, with the lock when we hold it (a repair may then start under it).
+pub(crate) struct Decided {
+    pub(crate) decision: Decision,
+    pub(crate) lock: Option<Box<dyn Held>>,
+}
+
+impl Env<'_> {
+    pub(crate) fn policy(&self) -> Policy {
+        Policy {
+            soft_attempt: self.cfg.soft_attempt,
+            rate_limit_secs: self.cfg.rate_limit_secs,
+            respect_cooldown: self.cfg.respect_cooldown,
+        }
+    }
+
+    /// The ladder's context; `now` is borrowed from the caller (a closure over the clock).
+    pub(crate) fn ladder_ctx<'b>(&'b self, now: &'b dyn Fn() -> i64) -> Ctx<'b> {
+        Ctx {
+            audit: self.p.audit,
+            svc: self.p.svc,
+            fc: self.p.freshclam,
+            freshclam_conf: self.paths.map(&self.cfg.freshclam_conf),
+            marker: self.paths.marker.clone(),
+            stop_timeout: Duration::from_secs(self.cfg.stop_timeout_secs),
+            now,
+            stop: self.p.stop,
+        }
+    }
+
+    /// After a SIGKILLed worker: the marker is there and nobody holds the lock, so the
+    /// daemon it stopped must be started. `held`: our own lock, when we already hold it.
+    pub(crate) fn recover_if_needed(&self, held: Option<&dyn Held>) {
+        if !self.p.lock.marker_present() {
+            return;
+        }
+        let _guard = match held {
+            Some(_) => None,
+            None => match self.p.lock.try_acquire() {
+                Ok(Some(l)) => Some(l),
+                // A live repair owns the marker.
+                _ => return,
+            },
+        };
+        self.p.audit.event(
+            "recover",
+            &[
+                (
+                    "reason",
+                    &"daemon-stopped marker left by an interrupted repair",
+                ),
+                ("mode", &self.p.svc.mode().as_str()),
+            ],
+        );
+        let now = || self.p.clock.now();
+        ladder::recover(&self.ladder_ctx(&now));
+    }
+
+    /// One audit line per decision: `action=repair|skip reason=...` plus `extra`.
+    pub(crate) fn audit_decision(
+        &self,
+        decision: &Decision,
+        extra: &[(&str, &dyn std::fmt::Display)],
+    ) {
+        let action = if decision.is_repair() {
+            "repair"
+        } else {
+            "skip"
+        };
+        let reason = decision.reason();
+        let mut fields: Vec<(&str, &dyn std::fmt::Display)> =
+            vec![("action", &action), ("reason", &reason)];
+        fields.extend_from_slice(extra);
+        self.p.audit.event("decision", &fields);
+    }
+
+    /// The decide-under-lock step. `Err` when the lock cannot be used at all (audited).
+    pub(crate) fn decide(
+        &self,
+        trigger: Trigger,
+        extra: &[(&str, &dyn std::fmt::Display)],
+    ) -> Result<Decided, String> {
+        let lock = self.p.lock.acquire().map_err(|e| {
+            let reason = format!("cannot open repair lock {}: {e}", self.paths.lock.display());
+            self.p
+                .audit
+                .event("decision", &[("action", &"error"), ("reason", &reason)]);
+            reason
+        })?;
+        if let Some(l) = &lock {
+            self.recover_if_needed(Some(l.as_ref()));
+        }
+        let now = self.p.clock.now();
+        let facts = Facts {
+            now,
+            running: lock.is_none(),
+            last_finished: self.p.state.last().map(|r| r.finished),
+            cooldown_until: self.p.db.cooldown_until(now),
+        };
+        let decision = decide(trigger, &facts, &self.policy());
+        self.audit_decision(&decision, extra);
+        Ok(Decided { decision, lock })
+    }
+}

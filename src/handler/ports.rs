@@ -1,0 +1,86 @@
+//! The handler's side effects, each behind a small trait. `main` builds the real ones once
+//! ([`crate::handler::real`]); the unit tests build fakes, so every rule of `handle`, `heal`,
+//! `repair`, `status` and the worker runs in-process.
+//!
+//! The ladder's own seams (service manager, freshclam) live beside the ladder
+//! ([`crate::handler::service`], [`crate::handler::freshclam`]); the audit trail in
+//! [`crate::handler::audit`].
+
+use crate::check::plugin::CheckReport;
+use crate::handler::audit::Audit;
+use crate::handler::freshclam::Freshclam;
+use crate::handler::service::ServiceManager;
+use crate::handler::state::LastRepair;
+use std::os::fd::RawFd;
+
+/// Wall-clock seconds since the epoch.
+pub(crate) trait Clock {
+    fn now(&self) -> i64;
+}
+
+/// A held repair lock; released when dropped.
+pub(crate) trait Held {
+    /// The descriptor the detached worker inherits (`None` for a fake).
+    fn raw_fd(&self) -> Option<RawFd>;
+    /// Records our pid as the holder, for `status` and for [`RepairLock::acquire`].
+    fn record_holder(&self);
+}
+
+/// Single flight: one repair at a time on this machine.
+pub(crate) trait RepairLock {
+    /// The lock, unless a repair holds it: a holder that only decides (milliseconds) is
+    /// waited for briefly, a recorded repair is not.
+    fn acquire(&self) -> std::io::Result<Option<Box<dyn Held>>>;
+    /// The lock if nobody holds it at this instant.
+    fn try_acquire(&self) -> std::io::Result<Option<Box<dyn Held>>>;
+    /// The pid of the running repair, when it recorded one and lives.
+    fn holder_pid(&self) -> Option<i32>;
+    /// The "daemon stopped" marker of an interrupted repair is present.
+    fn marker_present(&self) -> bool;
+}
+
+/// The last-repair record (rate limit, `status`).
+pub(crate) trait StateStore {
+    fn last(&self) -> Option<LastRepair>;
+    fn save(&self, record: &LastRepair) -> std::io::Result<()>;
+}
+
+/// Asks the monitor for a forced re-check after a repair.
+pub(crate) trait Monitor {
+    /// (result for the audit, where it was sent).
+    fn request_recheck(&self, now: i64) -> (String, String);
+}
+
+/// Starts the detached worker holding `lock`; returns its pid.
+pub(crate) trait Spawner {
+    fn spawn_worker(&self, lock: &dyn Held) -> std::io::Result<u32>;
+}
+
+/// What the handler reads of the database directory outside the ladder.
+pub(crate) trait Database {
+    /// The end of an active CDN cool-down recorded in freshclam.dat.
+    fn cooldown_until(&self, now: i64) -> Option<i64>;
+    /// `(version, build time text, directory)` of the local daily.
+    fn local_daily(&self) -> Result<(u32, String, String), String>;
+}
+
+/// The built-in check (`heal`, `status`).
+pub(crate) trait Checker {
+    fn check(&self, now: i64) -> Result<CheckReport, String>;
+}
+
+/// Everything a subcommand may touch.
+pub(crate) struct Ports<'a> {
+    pub(crate) audit: &'a dyn Audit,
+    pub(crate) clock: &'a dyn Clock,
+    pub(crate) svc: &'a dyn ServiceManager,
+    pub(crate) freshclam: &'a dyn Freshclam,
+    pub(crate) lock: &'a dyn RepairLock,
+    pub(crate) state: &'a dyn StateStore,
+    pub(crate) monitor: &'a dyn Monitor,
+    pub(crate) spawner: &'a dyn Spawner,
+    pub(crate) db: &'a dyn Database,
+    pub(crate) checker: &'a dyn Checker,
+    /// A stop signal the process received, if any.
+    pub(crate) stop: &'a dyn Fn() -> Option<i32>,
+}

@@ -1,0 +1,143 @@
+//! `status`: one screen of diagnosis. [`gather`] computes a [`Status`] value from the ports;
+//! its `Display` is what the admin reads.
+
+use crate::handler::flow::Env;
+use crate::nagios::ServiceState;
+use crate::text::printable;
+use std::fmt;
+
+/// One line: a label and its value, and whether it counts against health.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Line {
+    pub(crate) label: &'static str,
+    pub(crate) value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Status {
+    pub(crate) lines: Vec<Line>,
+    pub(crate) healthy: bool,
+}
+
+impl Status {
+    pub(crate) fn exit_code(&self) -> i32 {
+        if self.healthy { 0 } else { 1 }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for l in &self.lines {
+            // Values quote files other users write: keep escape sequences off the terminal.
+            writeln!(f, "{:<13} {}", format!("{}:", l.label), printable(&l.value))?;
+        }
+        writeln!(
+            f,
+            "{:<13} {}",
+            "overall:",
+            if self.healthy {
+                "healthy"
+            } else {
+                "NOT healthy"
+            }
+        )
+    }
+}
+
+/// `cfg_problem`: why the configuration file was refused, if it was (defaults are used).
+pub(crate) fn gather(env: &Env, cfg_problem: Option<&str>) -> Status {
+    env.recover_if_needed(None);
+    let mut healthy = cfg_problem.is_none();
+    let mut lines = Vec::new();
+    let mut push = |label, value: String| lines.push(Line { label, value });
+    push(
+        "config",
+        match cfg_problem {
+            Some(p) => format!("REFUSED: {p}"),
+            None if env.paths.config.exists() => format!("ok ({})", env.paths.config.display()),
+            None => "missing, built-in defaults".into(),
+        },
+    );
+    let mode = env.p.svc.mode();
+    let daemon = if mode.has_daemon() {
+        let active = env.p.svc.is_active();
+        healthy &= active;
+        format!(
+            "{} ({})",
+            mode.as_str(),
+            if active { "running" } else { "NOT running" }
+        )
+    } else {
+        format!("{} (no daemon)", mode.as_str())
+    };
+    push("freshclam", daemon);
+    match env.p.db.local_daily() {
+        Ok((version, built, dir)) => {
+            push("local daily", format!("{version} (built {built}) in {dir}"));
+        }
+        Err(e) => {
+            healthy = false;
+            push("local daily", format!("ERROR: {e}"));
+        }
+    }
+    let now = env.p.clock.now();
+    match env.p.checker.check(now) {
+        Ok(r) => {
+            healthy &= r.state == ServiceState::Ok;
+            push(
+                "published",
+                r.published.map_or("unknown".into(), |p| p.to_string()),
+            );
+            push("check", r.status_line());
+        }
+        Err(e) => {
+            healthy = false;
+            push("check", format!("UNAVAILABLE: {e}"));
+        }
+    }
+    push(
+        "cool-down",
+        env.p.db.cooldown_until(now).map_or("none".into(), |u| {
+            format!("until {u} ({} min from now)", (u - now + 59) / 60)
+        }),
+    );
+    push(
+        "last repair",
+        match env.p.state.last() {
+            Some(r) => format!(
+                "{} ({} min ago), outcome {}, took {}s",
+                r.finished,
+                (now - r.finished) / 60,
+                r.outcome,
+                r.duration()
+            ),
+            None => "never".into(),
+        },
+    );
+    let running = match env.p.lock.try_acquire() {
+        Ok(Some(_)) => None,
+        Ok(None) => Some(env.p.lock.holder_pid()),
+        Err(e) => {
+            healthy = false;
+            push("repair lock", format!("ERROR: {e}"));
+            None
+        }
+    };
+    push(
+        "repair",
+        match running {
+            None => "none running".into(),
+            Some(Some(pid)) => format!("running (worker pid {pid})"),
+            Some(None) => "running".into(),
+        },
+    );
+    if env.p.lock.marker_present() {
+        push(
+            "marker",
+            "freshclam daemon stopped by the running repair".into(),
+        );
+        healthy = false;
+    }
+    env.p.audit.event("status", &[("healthy", &healthy)]);
+    Status { lines, healthy }
+}
