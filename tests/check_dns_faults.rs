@@ -136,10 +136,7 @@ fn truncated_udp_answer_is_asked_again_over_tcp() {
         ["udp current.cvd.clamav.net", "tcp current.cvd.clamav.net"]
     );
     assert!(out.contains("UDP: truncated, asking over TCP"), "{out}");
-    assert!(
-        out.contains(&format!(" TCP: TXT \"{record}\"")),
-        "{out}"
-    );
+    assert!(out.contains(&format!(" TCP: TXT \"{record}\"")), "{out}");
 }
 
 #[test]

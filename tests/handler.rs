@@ -41,7 +41,8 @@ fn critical_hard_repairs_and_restarts_daemon() {
     fx.wait_repairs(1);
     assert_eq!(fx.runs(), 1);
     assert_eq!(fx.daily(), 101);
-    assert_eq!(fx.service_calls(), ["stop", "status", "start"]);
+    // The last status: the start is verified.
+    assert_eq!(fx.service_calls(), ["stop", "status", "start", "status"]);
     assert!(fx.daemon_active());
     assert!(!fx.p("run/clamav-freshen/daemon-stopped").exists());
     assert!(fx.logged("event=repair-end outcome=updated before=100 after=101"));
@@ -198,9 +199,9 @@ fn every_freshclam_failure_restarts_daemon() {
         assert!(t.elapsed() < Duration::from_secs(15));
         assert!(fx.logged(want), "{mode}: {:#?}", fx.syslog());
         assert_eq!(
-            fx.service_calls().last().map(String::as_str),
-            Some("start"),
-            "{mode}"
+            fx.service_calls()[fx.service_calls().len() - 2..],
+            ["start", "status"],
+            "{mode}: started, then verified"
         );
         assert!(fx.daemon_active());
     }
@@ -240,8 +241,12 @@ fn systemd_mode_uses_systemctl_and_scope() {
     let calls = fx.service_calls();
     assert_eq!(calls[0], "--no-ask-password stop clamav-freshclam.service");
     assert_eq!(
-        calls.last().unwrap(),
-        "--no-ask-password start clamav-freshclam.service"
+        calls[calls.len() - 2..],
+        [
+            "--no-ask-password start clamav-freshclam.service",
+            "--no-ask-password is-active --quiet clamav-freshclam.service"
+        ],
+        "started, then verified"
     );
     let run = fx.read("fake/systemd-run.calls");
     assert!(
@@ -457,24 +462,31 @@ fn ownership_fix_never_follows_links() {
         eprintln!("SKIP ownership_fix_never_follows_links: chown needs root");
         return;
     }
-    let fx = Fixture::new();
-    // DatabaseOwner: a real unprivileged user, so root-owned files need fixing.
+    // DatabaseOwner: a real unprivileged user, so root-owned files need fixing; root's
+    // config names it too, and the database directory is already that user's.
     let owner = ["clamav", "nobody", "daemon"]
         .into_iter()
         .find_map(|n| nix::unistd::User::from_name(n).ok().flatten())
         .expect("an unprivileged user");
+    let fx = Fixture::with_config(&format!(
+        "start_verify_secs = 0\ndatabase_owner = \"{}\"\n",
+        owner.name
+    ));
     let conf = fx.read("etc/clamav/freshclam.conf").replace(
         &format!("DatabaseOwner {}", support::fixture::me()),
         &format!("DatabaseOwner {}", owner.name),
     );
     fs::write(fx.p("etc/clamav/freshclam.conf"), conf).unwrap();
     let db = fx.p("var/lib/clamav");
+    nix::unistd::chown(&db, Some(owner.uid), None).unwrap();
     let outside = fx.p("outside-file");
     fs::write(&outside, "secret").unwrap();
     fs::set_permissions(&outside, fs::Permissions::from_mode(0o600)).unwrap();
-    std::os::unix::fs::symlink(&outside, db.join("evil-link")).unwrap();
-    fs::hard_link(&outside, db.join("evil-hard")).unwrap();
+    std::os::unix::fs::symlink(&outside, db.join("evil-link.cvd")).unwrap();
+    fs::hard_link(&outside, db.join("evil-hard.cld")).unwrap();
     fs::write(db.join("main.cvd"), header(60)).unwrap();
+    // The fake freshclam writes its call log as the owner now.
+    fs::set_permissions(fx.p("fake"), fs::Permissions::from_mode(0o777)).unwrap();
     fx.cmd().args(["repair", "--wait"]).assert().success();
     use std::os::unix::fs::MetadataExt;
     let md = fs::metadata(&outside).unwrap();
@@ -488,8 +500,8 @@ fn ownership_fix_never_follows_links() {
         owner.uid.as_raw()
     );
     assert_eq!(fs::metadata(&db).unwrap().uid(), owner.uid.as_raw());
-    assert!(fx.logged("event=skip-symlink name=evil-link"));
-    assert!(fx.logged("event=skip-hardlink name=evil-hard"));
+    assert!(fx.logged("event=skip-symlink name=\"evil-link.cvd (symlink)\""));
+    assert!(fx.logged("event=skip-hardlink name=\"evil-hard.cld (file)\""));
 }
 
 // ---- Nagios command file -------------------------------------------------------------------
@@ -976,7 +988,7 @@ fn closed_std_fds_are_survived() {
         fx.read("etc/clamav-freshen/clamav-freshen.toml")
             .lines()
             .count(),
-        4
+        5
     );
 }
 
@@ -1285,5 +1297,423 @@ fn worker_log_is_emptied_once_it_grows_too_big() {
     fx.wait_repairs(1);
     let len = std::fs::metadata(&log).unwrap().len();
     assert!(len < 1 << 20, "worker.log still {len} bytes");
+    assert!(fx.daemon_active());
+}
+
+// ---- root acts only where root's config says (issue 9) -----------------------------------
+
+/// Replaces the `key` line of the fixture's freshclam.conf.
+fn set_freshclam_conf(fx: &Fixture, key: &str, line: &str) {
+    let text: String = fx
+        .read("etc/clamav/freshclam.conf")
+        .lines()
+        .filter(|l| !l.starts_with(key))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(fx.p("etc/clamav/freshclam.conf"), format!("{text}{line}\n")).unwrap();
+}
+
+/// An unprivileged account other than root, for the tests that need root to chown.
+fn other_user() -> nix::unistd::User {
+    ["clamav", "nobody", "daemon"]
+        .into_iter()
+        .find_map(|n| nix::unistd::User::from_name(n).ok().flatten())
+        .expect("an unprivileged user")
+}
+
+/// Runs `repair --wait`, expects a refusal, and that nothing was touched: no service call,
+/// no freshclam run, the daemon still running, the temp dir in the database directory kept.
+fn assert_refused_repair(fx: &Fixture, want: &str) -> String {
+    fs::create_dir_all(fx.p("var/lib/clamav/tmp.0badc0de")).ok();
+    let out = fx.cmd().args(["repair", "--wait"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a refusal is not a success: {stdout}"
+    );
+    assert!(stdout.contains(want), "{stdout}");
+    assert!(fx.service_calls().is_empty(), "{:?}", fx.service_calls());
+    assert!(fx.daemon_active(), "the daemon is left running as it was");
+    assert_eq!(fx.runs(), 0);
+    assert!(!fx.p("run/clamav-freshen/daemon-stopped").exists());
+    assert!(
+        fx.read("var/lib/clamav-freshen/last-repair")
+            .contains("outcome=refused: ")
+    );
+    assert!(fx.logged("event=daemon-start result=\"skipped: repair refused"));
+    stdout
+}
+
+#[test]
+fn database_directory_mismatch_refused_and_nothing_changed() {
+    let fx = Fixture::new();
+    // clamav points freshclam.conf at a directory of its choosing.
+    let elsewhere = fx.p("elsewhere");
+    fs::create_dir(&elsewhere).unwrap();
+    fs::create_dir(elsewhere.join("tmp.abc")).unwrap();
+    fs::write(elsewhere.join("daily.cvd"), header(50)).unwrap();
+    set_freshclam_conf(
+        &fx,
+        "DatabaseDirectory",
+        &format!("DatabaseDirectory {}", elsewhere.display()),
+    );
+    let want = format!(
+        "refused: freshclam.conf DatabaseDirectory {} is not the configured {}",
+        elsewhere.display(),
+        fx.p("var/lib/clamav").display()
+    );
+    assert_refused_repair(&fx, &want);
+    assert!(fx.logged(&format!(
+        "event=freshclam-conf result=refused field=DatabaseDirectory value={} expected={}",
+        elsewhere.display(),
+        fx.p("var/lib/clamav").display()
+    )));
+    assert!(elsewhere.join("tmp.abc").exists());
+    assert!(fx.p("var/lib/clamav/tmp.0badc0de").exists());
+    use std::os::unix::fs::MetadataExt;
+    let me = nix::unistd::geteuid().as_raw();
+    assert_eq!(fs::metadata(elsewhere.join("daily.cvd")).unwrap().uid(), me);
+}
+
+#[test]
+fn other_freshclam_conf_keys_refused_too() {
+    for (key, line) in [
+        ("DatabaseOwner", "DatabaseOwner someone-else"),
+        ("UpdateLogFile", "UpdateLogFile /etc/shadow"),
+        ("PidFile", "PidFile /etc/passwd"),
+    ] {
+        let fx = Fixture::new();
+        set_freshclam_conf(&fx, key, line);
+        let value = line.split_once(' ').unwrap().1;
+        assert_refused_repair(
+            &fx,
+            &format!("refused: freshclam.conf {key} {value} is not"),
+        );
+        assert!(fx.logged(&format!(
+            "event=freshclam-conf result=refused field={key} value={value} expected="
+        )));
+    }
+    // UpdateLogFile absent means none (freshclam's default), which is not the configured one.
+    let fx = Fixture::new();
+    set_freshclam_conf(&fx, "UpdateLogFile", "");
+    assert_refused_repair(&fx, "UpdateLogFile none is not the configured");
+}
+
+#[test]
+fn unsafe_database_directories_refused() {
+    for mode in [0o777, 0o775, 0o1755] {
+        let fx = Fixture::new();
+        let db = fx.p("var/lib/clamav");
+        fs::set_permissions(&db, fs::Permissions::from_mode(mode)).unwrap();
+        let want = if mode & 0o1000 != 0 {
+            "has the sticky bit"
+        } else {
+            "is writable by group or others"
+        };
+        assert_refused_repair(
+            &fx,
+            &format!("refused: database directory: {}", db.display()),
+        );
+        assert!(fx.logged(want), "{mode:o}: {:#?}", fx.syslog());
+        assert!(fx.logged("event=database-directory result=refused path="));
+        assert!(db.join("tmp.0badc0de").exists(), "{mode:o}");
+    }
+    // A system directory reached through a link in the path (the last component is no
+    // symlink, so O_NOFOLLOW alone would not see it).
+    let fx = Fixture::with_config("start_verify_secs = 0\ndatabase_directory = \"/srv/x/tmp\"\n");
+    fs::create_dir_all(fx.p("srv")).unwrap();
+    fs::create_dir(fx.p("tmp")).unwrap();
+    fs::set_permissions(fx.p("tmp"), fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink(&fx.root, fx.p("srv/x")).unwrap();
+    set_freshclam_conf(
+        &fx,
+        "DatabaseDirectory",
+        &format!("DatabaseDirectory {}", fx.p("srv/x/tmp").display()),
+    );
+    assert_refused_repair(
+        &fx,
+        &format!("is the system directory {}", fx.p("tmp").display()),
+    );
+    // And a symlinked database directory.
+    let fx = Fixture::new();
+    let db = fx.p("var/lib/clamav");
+    fs::rename(&db, fx.p("real-db")).unwrap();
+    std::os::unix::fs::symlink(fx.p("real-db"), &db).unwrap();
+    assert_refused_repair(&fx, "without following symlinks");
+}
+
+#[test]
+fn database_directory_with_too_many_entries_refused_with_one_audit_line() {
+    let fx = Fixture::new();
+    let db = fx.p("var/lib/clamav");
+    for i in 0..5000 {
+        // Symlinks: one syscall each.
+        std::os::unix::fs::symlink("x", db.join(format!("junk{i}"))).unwrap();
+    }
+    assert_refused_repair(&fx, "more than 4096");
+    let lines: Vec<String> = fx
+        .syslog()
+        .into_iter()
+        .filter(|l| l.contains("event=database-directory"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    // 5000 of junk, daily.cvd, the temp dir.
+    assert!(
+        lines[0].contains("refused") && lines[0].ends_with("count=5002"),
+        "{}",
+        lines[0]
+    );
+    assert!(!fx.logged("event=remove-tmp"));
+    assert!(!fx.logged("event=chown"));
+}
+
+#[test]
+fn only_root_owned_files_with_clamav_names_are_chowned() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("SKIP only_root_owned_files_with_clamav_names_are_chowned: chown needs root");
+        return;
+    }
+    use std::os::unix::fs::MetadataExt;
+    let owner = other_user();
+    let fx = Fixture::with_config(&format!(
+        "start_verify_secs = 0\ndatabase_owner = \"{}\"\n",
+        owner.name
+    ));
+    set_freshclam_conf(
+        &fx,
+        "DatabaseOwner",
+        &format!("DatabaseOwner {}", owner.name),
+    );
+    let db = fx.p("var/lib/clamav");
+    nix::unistd::chown(&db, Some(owner.uid), Some(owner.gid)).unwrap();
+    fs::set_permissions(fx.p("fake"), fs::Permissions::from_mode(0o777)).unwrap();
+    for n in [
+        "main.cld",
+        "bytecode.cud",
+        "daily-27000.cvd.sign",
+        "freshclam.dat",
+        "notes.txt",
+    ] {
+        fs::write(db.join(n), "x").unwrap();
+    }
+    fx.cmd().args(["repair", "--wait"]).assert().success();
+    for n in [
+        "daily.cvd",
+        "main.cld",
+        "bytecode.cud",
+        "daily-27000.cvd.sign",
+        "freshclam.dat",
+    ] {
+        let md = fs::metadata(db.join(n)).unwrap();
+        assert_eq!(
+            (md.uid(), md.gid()),
+            (owner.uid.as_raw(), owner.gid.as_raw()),
+            "{n}"
+        );
+        assert!(fx.logged(&format!("event=chown name={n} result=ok")), "{n}");
+    }
+    assert_eq!(
+        fs::metadata(db.join("notes.txt")).unwrap().uid(),
+        0,
+        "not ClamAV's"
+    );
+    assert!(!fx.logged("name=notes.txt"));
+    assert_eq!(fs::metadata(&db).unwrap().uid(), owner.uid.as_raw());
+}
+
+#[test]
+fn pid_file_symlink_removed_before_the_sysv_start_and_the_init_script_never_run() {
+    let fx = Fixture::new();
+    let target = fx.p("precious");
+    fs::write(&target, "keep").unwrap();
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o600)).unwrap();
+    fs::create_dir_all(fx.p("run/clamav")).unwrap();
+    let pid = fx.p("run/clamav/freshclam.pid");
+    std::os::unix::fs::symlink(&target, &pid).unwrap();
+    fx.cmd().args(["repair", "--wait"]).assert().success();
+    assert_eq!(
+        fs::read_to_string(&target).unwrap(),
+        "keep",
+        "target untouched"
+    );
+    assert_eq!(
+        fs::metadata(&target).unwrap().permissions().mode() & 0o7777,
+        0o600
+    );
+    assert!(
+        fs::symlink_metadata(&pid).unwrap().is_file(),
+        "the fake daemon wrote a real pid file"
+    );
+    assert!(
+        fx.logged(&format!(
+            "event=pid-file result=ok path={} detail=\"removed symlink of uid",
+            pid.display()
+        )),
+        "{:#?}",
+        fx.syslog()
+    );
+    let ssd = fx.read("fake/ssd.calls");
+    assert!(!ssd.contains("symlink=yes"), "{ssd}");
+    assert!(
+        ssd.contains(&format!("start pid={} user=", pid.display())),
+        "{ssd}"
+    );
+    // Every service call went to start-stop-daemon, none to the init script.
+    assert_eq!(ssd.lines().count(), fx.service_calls().len());
+    // The pid file of the daemon we started is the owner's regular file: kept next time.
+    fx.mode("ok 102");
+    fx.cmd().args(["repair", "--wait"]).assert().success();
+    let removed = fx
+        .syslog()
+        .iter()
+        .filter(|l| l.contains("event=pid-file"))
+        .count();
+    assert_eq!(removed, 1);
+}
+
+#[test]
+fn missing_pid_directory_is_created_for_the_owner() {
+    let fx = Fixture::new();
+    assert!(!fx.p("run/clamav").exists());
+    fx.cmd().args(["repair", "--wait"]).assert().success();
+    use std::os::unix::fs::MetadataExt;
+    let md = fs::metadata(fx.p("run/clamav")).unwrap();
+    assert_eq!(
+        (md.uid(), md.mode() & 0o7777),
+        (nix::unistd::geteuid().as_raw(), 0o755)
+    );
+    assert!(fx.logged("event=pid-dir result=ok"));
+}
+
+#[test]
+fn a_daemon_that_dies_right_after_start_is_reported_dead() {
+    let fx = Fixture::with_config("start_verify_secs = 1\nfreshclam_timeout_secs = 3\n");
+    fs::write(
+        fx.p("fake/daemon.dies"),
+        "ERROR: /var/log/clamav/freshclam.log is locked by another process\n",
+    )
+    .unwrap();
+    let t = Instant::now();
+    let out = fx.cmd().args(["repair", "--wait"]).output().unwrap();
+    assert!(
+        t.elapsed() >= Duration::from_secs(1),
+        "verified after the wait"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let want =
+        "died after start: ERROR: /var/log/clamav/freshclam.log is locked by another process";
+    assert!(
+        stdout.contains(&format!("WARNING: freshclam daemon did not start: {want}")),
+        "{stdout}"
+    );
+    assert!(
+        fx.logged(&format!("event=daemon-start result=\"error: {want}\"")),
+        "{:#?}",
+        fx.syslog()
+    );
+    assert!(!fx.logged("event=daemon-start result=ok"));
+    assert!(!fx.daemon_active());
+}
+
+#[test]
+fn freshclam_runs_as_the_database_owner() {
+    // As root (CI) the owner is another account; as anyone else it is the caller, and no
+    // switch is needed.
+    let root = nix::unistd::geteuid().is_root();
+    let (name, uid, gid) = if root {
+        let u = other_user();
+        (u.name, u.uid.as_raw(), u.gid.as_raw())
+    } else {
+        (
+            support::fixture::me(),
+            nix::unistd::geteuid().as_raw(),
+            nix::unistd::getegid().as_raw(),
+        )
+    };
+    let fx = Fixture::with_config(&format!(
+        "start_verify_secs = 0\ndatabase_owner = \"{name}\"\n"
+    ));
+    set_freshclam_conf(&fx, "DatabaseOwner", &format!("DatabaseOwner {name}"));
+    let db = fx.p("var/lib/clamav");
+    if root {
+        nix::unistd::chown(&db, Some(nix::unistd::Uid::from_raw(uid)), None).unwrap();
+    }
+    let ids = fx.p("ids");
+    fs::create_dir(&ids).unwrap();
+    fs::set_permissions(&ids, fs::Permissions::from_mode(0o777)).unwrap();
+    fs::write(
+        fx.p("usr/bin/freshclam"),
+        format!(
+            "#!/bin/sh\necho \"$1 $(id -u) $(id -g) $(id -G)\" >> {}/ids\n\
+             [ \"$1\" = --version ] && echo 'ClamAV 1.4.6/27472/x'\nexit 0\n",
+            ids.display()
+        ),
+    )
+    .unwrap();
+    fx.cmd().args(["repair", "--wait"]).assert().success();
+    let seen = fs::read_to_string(ids.join("ids")).unwrap();
+    let want = format!("{uid} {gid} ");
+    let lines: Vec<&str> = seen.lines().collect();
+    assert_eq!(lines.len(), 2, "{seen}");
+    for l in &lines {
+        let rest = l.split_once(' ').unwrap().1;
+        assert!(rest.starts_with(&want), "{seen}");
+        if root {
+            assert_eq!(
+                rest,
+                format!("{uid} {gid} {gid}"),
+                "no supplementary groups"
+            );
+        }
+    }
+    assert!(lines[0].starts_with("--version "));
+    assert!(lines[1].starts_with("--config-file="));
+    assert!(
+        fx.read("fake/ssd.calls")
+            .contains(&format!(" user={name} ")),
+        "the daemon is started as the owner too"
+    );
+}
+
+#[test]
+fn repair_time_limit_bounds_the_whole_repair() {
+    let fx = Fixture::with_config(
+        "start_verify_secs = 0\nrepair_timeout_secs = 2\nfreshclam_timeout_secs = 60\nkill_grace_secs = 1\n",
+    );
+    fx.mode("hang");
+    let t = Instant::now();
+    fx.cmd().args(["repair", "--wait"]).assert().code(1);
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert!(fx.logged("event=repair-end outcome=\"failed: freshclam timed out\""));
+    assert!(fx.daemon_active(), "the daemon is started all the same");
+}
+
+#[test]
+fn worker_log_stays_bounded_while_syslog_is_down() {
+    // syslog gone: the worker mirrors its audit lines to worker.log, which must not grow
+    // past its cap during the repair (it is only emptied at the next spawn).
+    let fx = Fixture::new();
+    fs::remove_file(fx.p("dev/log")).unwrap();
+    let log = fx.p("run/clamav-freshen/worker.log");
+    fs::create_dir_all(log.parent().unwrap()).unwrap();
+    let cap = 1u64 << 20;
+    // Room for a few of the worker's ~1.5 KiB of lines.
+    fs::write(&log, vec![b'x'; (cap - 600) as usize]).unwrap();
+    fs::set_permissions(&log, fs::Permissions::from_mode(0o600)).unwrap();
+    fx.cmd()
+        .args(["handle", "CRITICAL", "HARD", "1"])
+        .assert()
+        .success();
+    fx.wait_for("the repair to finish", || {
+        fx.read("var/lib/clamav-freshen/last-repair")
+            .contains("outcome=")
+            && fx.lock_free()
+    });
+    let text = fs::read(&log).unwrap();
+    assert!(text.len() as u64 <= cap, "worker.log {} bytes", text.len());
+    let text = String::from_utf8_lossy(&text);
+    assert!(text.contains("audit: event="), "some lines fit");
+    assert_eq!(text.matches("further audit lines dropped").count(), 1);
     assert!(fx.daemon_active());
 }

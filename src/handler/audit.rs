@@ -82,6 +82,36 @@ pub(crate) fn escape_bytes(v: &[u8]) -> String {
     s
 }
 
+/// Size stderr may grow to when it is a regular file (the worker's is
+/// /run/clamav-freshen/worker.log, on a tmpfs): past it, the fallback's lines are dropped,
+/// with one line saying so. A syslog outage during a chatty repair must not fill /run.
+pub(crate) const MAX_STDERR_FILE: u64 = 1 << 20;
+const DROPPED_NOTE: &str = "clamav-freshen: stderr file is full; further audit lines dropped\n";
+static STDERR_FULL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Writes one line to stderr, keeping a regular-file stderr within [`MAX_STDERR_FILE`]
+/// (its size is taken from fstat each time, so what earlier runs left counts too).
+fn stderr_line(line: &str) {
+    use std::os::fd::AsFd;
+    let err = std::io::stderr();
+    let mut err = err.lock();
+    let text = format!("{line}\n");
+    let room = match nix::sys::stat::fstat(err.as_fd()) {
+        Ok(st) if st.st_mode & nix::libc::S_IFMT == nix::libc::S_IFREG => {
+            MAX_STDERR_FILE.saturating_sub(st.st_size.max(0) as u64)
+        }
+        _ => u64::MAX,
+    };
+    // Room is kept for the note, so it always fits.
+    if (text.len() + DROPPED_NOTE.len()) as u64 <= room {
+        let _ = err.write_all(text.as_bytes());
+    } else if !STDERR_FULL.swap(true, std::sync::atomic::Ordering::SeqCst)
+        && DROPPED_NOTE.len() as u64 <= room
+    {
+        let _ = err.write_all(DROPPED_NOTE.as_bytes());
+    }
+}
+
 /// Longest wait for syslog to take one line.
 const SEND_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -136,15 +166,14 @@ impl Syslog {
 
     fn unreachable(&self, why: &str) {
         if !self.warned.replace(true) {
-            let _ = writeln!(
-                std::io::stderr(),
+            stderr_line(&format!(
                 "clamav-freshen: syslog unreachable ({why}); audit lines {}",
                 if self.mirror_on_failure {
                     "follow on stderr"
                 } else {
                     "are lost"
                 }
-            );
+            ));
         }
     }
 }
@@ -165,7 +194,7 @@ impl Audit for Syslog {
             None => false,
         };
         if !sent && self.mirror_on_failure {
-            let _ = writeln!(std::io::stderr(), "audit: {line}");
+            stderr_line(&format!("audit: {line}"));
         }
     }
 }

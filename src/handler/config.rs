@@ -5,6 +5,7 @@
 //! checked with fstat on that very fd, so no rename race can swap it. Unknown keys are
 //! refused: a typo must not silently fall back to a default.
 
+use crate::clamav::freshclam_conf::{DEFAULT_DATABASE_DIRECTORY, DEFAULT_DATABASE_OWNER};
 use nix::fcntl::OFlag;
 use nix::sys::stat::Mode;
 use serde::Deserialize;
@@ -22,6 +23,21 @@ pub(crate) struct Config {
     pub(crate) freshclam_timeout_secs: u64,
     pub(crate) kill_grace_secs: u64,
     pub(crate) stop_timeout_secs: u64,
+    /// Where root acts (chowns, removes temp dirs, reads versions): never freshclam.conf's
+    /// DatabaseDirectory, which clamav can rewrite; that is only compared with this.
+    pub(crate) database_directory: PathBuf,
+    /// The user freshclam runs as and the database belongs to. `None`: `clamav` (in test
+    /// mode: the caller, who stands in for every account there). See [`Config::database_owner`].
+    pub(crate) database_owner: Option<String>,
+    /// freshclam's log (lock holders are found through it, a dead daemon's last words
+    /// read from it); empty: freshclam.conf must have no UpdateLogFile.
+    pub(crate) update_log_file: PathBuf,
+    /// The SysV daemon's pid file, passed to start-stop-daemon and freshclam.
+    pub(crate) pid_file: PathBuf,
+    /// Bound on a whole repair; past it the ladder stops and starts the daemon again.
+    pub(crate) repair_timeout_secs: u64,
+    /// How long a started daemon must stay up to count as started.
+    pub(crate) start_verify_secs: u64,
     pub(crate) syslog_facility: String,
     pub(crate) nagios_command_file: PathBuf,
     pub(crate) nagios_host: String,
@@ -44,6 +60,12 @@ impl Default for Config {
             freshclam_timeout_secs: 600,
             kill_grace_secs: 10,
             stop_timeout_secs: 30,
+            database_directory: DEFAULT_DATABASE_DIRECTORY.into(),
+            database_owner: None,
+            update_log_file: "/var/log/clamav/freshclam.log".into(),
+            pid_file: "/run/clamav/freshclam.pid".into(),
+            repair_timeout_secs: 1800,
+            start_verify_secs: 3,
             syslog_facility: "daemon".into(),
             nagios_command_file: crate::defaults::NAGIOS_COMMAND_FILE.into(),
             nagios_host: "localhost".into(),
@@ -59,6 +81,8 @@ impl Default for Config {
 
 /// Longest duration any key may set: one year.
 pub(crate) const MAX_SECS: u64 = 366 * 86400;
+/// Longest `start_verify_secs`: it delays every daemon start.
+pub(crate) const MAX_START_VERIFY_SECS: u64 = 300;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ConfigError {
@@ -155,10 +179,14 @@ impl Config {
                 return Err(format!("{k} must be an absolute path"));
             }
         }
+        self.validate_scope()?;
         if self.soft_attempt == 0 || self.soft_attempt > crate::nagios::state::MAX_ATTEMPT {
             return Err("soft_attempt must be 1..999".into());
         }
-        if self.freshclam_timeout_secs == 0 || self.check_timeout_secs == 0 {
+        if self.freshclam_timeout_secs == 0
+            || self.check_timeout_secs == 0
+            || self.repair_timeout_secs == 0
+        {
             return Err("timeouts must be at least 1 second".into());
         }
         // Bounded so `now + duration` can neither overflow (a panic) nor wrap when cast to
@@ -168,12 +196,18 @@ impl Config {
             ("freshclam_timeout_secs", self.freshclam_timeout_secs),
             ("kill_grace_secs", self.kill_grace_secs),
             ("stop_timeout_secs", self.stop_timeout_secs),
+            ("repair_timeout_secs", self.repair_timeout_secs),
             ("check_timeout_secs", self.check_timeout_secs),
             ("max_age_hours", self.max_age_hours.saturating_mul(3600)),
         ] {
             if v > MAX_SECS {
                 return Err(format!("{k} must not exceed one year"));
             }
+        }
+        if self.start_verify_secs > MAX_START_VERIFY_SECS {
+            return Err(format!(
+                "start_verify_secs must not exceed {MAX_START_VERIFY_SECS}"
+            ));
         }
         if self.warning_lag == 0 {
             return Err("warning_lag must be at least 1".into());
@@ -195,6 +229,76 @@ impl Config {
         self.facility()?;
         self.dns_server()?;
         Ok(())
+    }
+
+    /// The paths and the user root acts on must be plain: absolute, no `.`/`..`, no
+    /// trailing file name missing; the database directory no system directory.
+    fn validate_scope(&self) -> Result<(), String> {
+        let plain = |k: &str, p: &Path| -> Result<(), String> {
+            // Byte-wise: Path::components() would hide a `.` or a doubled `/`.
+            let b = p.as_os_str().as_encoded_bytes();
+            let ok = b.len() > 1
+                && b[0] == b'/'
+                && b[1..]
+                    .split(|c| *c == b'/')
+                    .all(|seg| !seg.is_empty() && seg != b"." && seg != b"..");
+            if ok {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{k} must be an absolute path without . or .. or //"
+                ))
+            }
+        };
+        plain("database_directory", &self.database_directory)?;
+        plain("pid_file", &self.pid_file)?;
+        if !self.update_log_file.as_os_str().is_empty() {
+            plain("update_log_file", &self.update_log_file)?;
+        }
+        for (k, p) in [
+            ("pid_file", &self.pid_file),
+            ("update_log_file", &self.update_log_file),
+        ] {
+            if p.parent().is_none_or(|d| d == Path::new("/")) && !p.as_os_str().is_empty() {
+                return Err(format!("{k} must be in a directory below /"));
+            }
+        }
+        if let Some(shared) = crate::handler::scope::SHARED_DIRS
+            .iter()
+            .find(|d| Path::new(d) == self.database_directory)
+        {
+            return Err(format!(
+                "database_directory must not be the system directory {shared}"
+            ));
+        }
+        if let Some(owner) = &self.database_owner {
+            // Passed to start-stop-daemon --chuid: `user:group` or an option would change it.
+            let ok = !owner.is_empty()
+                && owner.len() <= 32
+                && !owner.starts_with('-')
+                && owner
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+            if !ok {
+                return Err("database_owner must be a user name (letters, digits, . _ -)".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// `database_owner`, or its default: `clamav`, or in test mode (`test_mode_caller`
+    /// given) the caller, who owns everything under the test root.
+    pub(crate) fn database_owner(&self, test_mode_caller: Option<&str>) -> String {
+        match (&self.database_owner, test_mode_caller) {
+            (Some(o), _) => o.clone(),
+            (None, Some(me)) => me.to_string(),
+            (None, None) => DEFAULT_DATABASE_OWNER.to_string(),
+        }
+    }
+
+    /// `update_log_file`; `None` when set empty.
+    pub(crate) fn update_log_file(&self) -> Option<&Path> {
+        (!self.update_log_file.as_os_str().is_empty()).then_some(self.update_log_file.as_path())
     }
 
     /// `check_dns_server`: empty for the resolvers in /etc/resolv.conf, else `IP` or
@@ -232,6 +336,7 @@ mod tests {
     fn shipped_file_is_the_defaults() {
         let text = include_str!("../../etc/clamav-freshen/clamav-freshen.toml");
         assert_eq!(Config::parse(text).unwrap(), Config::default());
+        assert_eq!(Config::default().database_owner(None), "clamav");
         // Every key is present (commented) in the shipped file.
         let uncommented: String = text
             .lines()
@@ -246,11 +351,21 @@ mod tests {
                 .join("\n"),
         )
         .unwrap();
+        // database_owner is unset by default (so test mode can default it to the caller);
+        // the shipped file shows its effective default.
+        let explicit = Config::parse(&toml::to_string(&all).unwrap()).unwrap();
         assert_eq!(
-            Config::parse(&toml::to_string(&all).unwrap()).unwrap(),
+            explicit.database_owner(None),
+            Config::default().database_owner(None)
+        );
+        assert_eq!(
+            Config {
+                database_owner: None,
+                ..explicit
+            },
             Config::default()
         );
-        assert_eq!(all.len(), 17);
+        assert_eq!(all.len(), 23);
     }
 
     #[test]
@@ -260,6 +375,7 @@ mod tests {
             "freshclam_timeout_secs = 1000000000000\n",
             "kill_grace_secs = 9223372036854775807\n",
             "stop_timeout_secs = 40000000\n",
+            "repair_timeout_secs = 40000000\n",
             "check_timeout_secs = 40000000\n",
             "max_age_hours = 9000\n",
         ] {
@@ -267,6 +383,42 @@ mod tests {
             assert!(e.contains("must not exceed one year"), "{bad}: {e}");
         }
         assert!(Config::parse("rate_limit_secs = 86400\nmax_age_hours = 8760\n").is_ok());
+    }
+
+    #[test]
+    fn scope_keys_validated() {
+        for bad in [
+            "database_directory = \"var/lib/clamav\"\n",
+            "database_directory = \"/var/lib/../tmp\"\n",
+            "database_directory = \"/var/lib/clamav/\"\n",
+            "database_directory = \"/var//lib\"\n",
+            "database_directory = \"/tmp\"\n",
+            "database_directory = \"/\"\n",
+            "database_directory = \"/var/lib\"\n",
+            "pid_file = \"/freshclam.pid\"\n",
+            "pid_file = \"\"\n",
+            "update_log_file = \"/var/log/./x\"\n",
+            "database_owner = \"\"\n",
+            "database_owner = \"clamav:root\"\n",
+            "database_owner = \"--help\"\n",
+            "database_owner = \"a b\"\n",
+            "repair_timeout_secs = 0\n",
+            "start_verify_secs = 301\n",
+        ] {
+            assert!(Config::parse(bad).is_err(), "{bad}");
+        }
+        let c = Config::parse(
+            "database_directory = \"/srv/clamav/db\"\ndatabase_owner = \"clam-av_1\"\n\
+             update_log_file = \"\"\nstart_verify_secs = 0\n",
+        )
+        .unwrap();
+        assert_eq!(c.database_owner(Some("me")), "clam-av_1");
+        assert_eq!(c.update_log_file(), None);
+        assert_eq!(Config::default().database_owner(Some("me")), "me");
+        assert_eq!(
+            Config::default().update_log_file(),
+            Some(Path::new("/var/log/clamav/freshclam.log"))
+        );
     }
 
     #[test]

@@ -37,8 +37,11 @@ impl Env<'_> {
             svc: self.p.svc,
             fc: self.p.freshclam,
             freshclam_conf: self.paths.map(&self.cfg.freshclam_conf),
+            scope: crate::handler::scope::Scope::new(self.cfg, self.paths),
             marker: self.paths.marker.clone(),
             stop_timeout: Duration::from_secs(self.cfg.stop_timeout_secs),
+            repair_timeout: Duration::from_secs(self.cfg.repair_timeout_secs),
+            start_verify: Duration::from_secs(self.cfg.start_verify_secs),
             now,
             stop: self.p.stop,
         }

@@ -1,6 +1,6 @@
 //! Running freshclam, naming its exit codes, finding processes that hold its log lock.
 
-use crate::system::process::{End, clean, run_lines, run_short};
+use crate::system::process::{Credentials, End, clean, run_as, run_lines, run_short};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -32,12 +32,20 @@ pub(crate) fn exit_name(code: i32) -> &'static str {
 }
 
 /// The seam for the ladder: running freshclam and dealing with stray instances.
+///
+/// `user`: the database owner freshclam runs as (`None`: as we are, when we are that user
+/// already). Run as root, freshclam would act on freshclam.conf, which clamav writes: lchown
+/// UpdateLogFile to DatabaseOwner before dropping to it, stay root with `DatabaseOwner
+/// root`, run OnUpdateExecute/OnErrorExecute/OnOutdatedExecute as that user.
 pub(crate) trait Freshclam {
     /// `(major, minor, patch)` from `freshclam --version`.
-    fn version(&self) -> Option<(u32, u32, u32)>;
-    /// Runs freshclam once; every output line goes to `on_line`.
+    fn version(&self, user: Option<Credentials>) -> Option<(u32, u32, u32)>;
+    /// Runs freshclam once within `limit` (and the configured freshclam time limit); every
+    /// output line goes to `on_line`.
     fn run(
         &self,
+        limit: Duration,
+        user: Option<Credentials>,
         stop: &dyn Fn() -> Option<i32>,
         on_line: &mut dyn FnMut(&str),
     ) -> Result<End, String>;
@@ -53,9 +61,13 @@ pub(crate) struct Real {
 }
 
 impl Freshclam for Real {
-    fn version(&self) -> Option<(u32, u32, u32)> {
+    fn version(&self, user: Option<Credentials>) -> Option<(u32, u32, u32)> {
         let mut c = clean(&self.program);
-        c.arg("--version");
+        c.arg("--version")
+            .arg(format!("--config-file={}", self.conf.display()));
+        if let Some(u) = user {
+            run_as(&mut c, u);
+        }
         let (end, first) = run_short(c, Duration::from_secs(10)).ok()?;
         (end == End::Exited(0))
             .then(|| parse_version(&first))
@@ -64,12 +76,17 @@ impl Freshclam for Real {
 
     fn run(
         &self,
+        limit: Duration,
+        user: Option<Credentials>,
         stop: &dyn Fn() -> Option<i32>,
         on_line: &mut dyn FnMut(&str),
     ) -> Result<End, String> {
         let mut c = clean(&self.program);
         c.arg(format!("--config-file={}", self.conf.display()));
-        run_lines(c, self.limit, self.grace, stop, on_line)
+        if let Some(u) = user {
+            run_as(&mut c, u);
+        }
+        run_lines(c, self.limit.min(limit), self.grace, stop, on_line)
             .map_err(|e| format!("cannot run {}: {e}", self.program.display()))
     }
 

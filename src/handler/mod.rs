@@ -26,6 +26,7 @@ pub(crate) mod ports;
 pub(crate) mod preflight;
 pub(crate) mod real;
 pub(crate) mod repair;
+pub(crate) mod scope;
 pub(crate) mod service;
 pub(crate) mod start;
 pub(crate) mod state;
@@ -154,7 +155,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
 
     // The real ports, built once.
     let clock = SystemClock;
-    let svc = service::System::new(&paths);
+    let svc = service::System::new(&paths, &cfg);
     let fc = freshclam::Real {
         program: paths.map(&cfg.freshclam),
         conf: paths.map(&cfg.freshclam_conf),

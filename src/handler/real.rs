@@ -2,7 +2,6 @@
 //! monitor's command file, the detached worker, the built-in check. Built once in `main`.
 
 use crate::check::plugin::{self, CheckOptions, CheckReport};
-use crate::clamav::freshclam_conf::FreshclamConf;
 use crate::clamav::freshclam_dat::FreshclamDat;
 use crate::handler::audit::Audit;
 use crate::handler::config::Config;
@@ -22,8 +21,9 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-/// worker.log is emptied at the next spawn once it grows past this.
-const MAX_WORKER_LOG: u64 = 1 << 20;
+/// worker.log is emptied at the next spawn once it grows past the bound the worker keeps
+/// while writing.
+const MAX_WORKER_LOG: u64 = crate::handler::audit::MAX_STDERR_FILE;
 
 pub(crate) struct SystemClock;
 
@@ -166,7 +166,8 @@ impl Spawner for Worker<'_> {
     }
 }
 
-/// The database directory as freshclam.conf names it.
+/// The database directory root's configuration names (never freshclam.conf's, which the
+/// clamav user writes).
 pub(crate) struct DatabaseDir<'a> {
     pub(crate) paths: &'a Paths,
     pub(crate) cfg: &'a Config,
@@ -174,15 +175,14 @@ pub(crate) struct DatabaseDir<'a> {
 }
 
 impl DatabaseDir<'_> {
-    fn conf(&self) -> Result<FreshclamConf, String> {
-        FreshclamConf::load(&self.paths.map(&self.cfg.freshclam_conf)).map_err(|e| e.to_string())
+    fn dir(&self) -> std::path::PathBuf {
+        self.paths.map(&self.cfg.database_directory)
     }
 }
 
 impl Database for DatabaseDir<'_> {
     fn cooldown_until(&self, now: i64) -> Option<i64> {
-        let conf = self.conf().ok()?;
-        match FreshclamDat::read(&conf.database_directory) {
+        match FreshclamDat::read(&self.dir()) {
             Ok(dat) => dat?.cooldown_until(now),
             Err(e) => {
                 self.audit
@@ -193,13 +193,12 @@ impl Database for DatabaseDir<'_> {
     }
 
     fn local_daily(&self) -> Result<(u32, String, String), String> {
-        let conf = self.conf()?;
-        let l =
-            crate::clamav::cvd::local_daily(&conf.database_directory).map_err(|e| e.to_string())?;
+        let dir = self.dir();
+        let l = crate::clamav::cvd::local_daily(&dir).map_err(|e| e.to_string())?;
         Ok((
             l.header.version,
             l.header.build_time,
-            conf.database_directory.display().to_string(),
+            dir.display().to_string(),
         ))
     }
 }

@@ -17,7 +17,7 @@ use super::{handle, heal, repair, status};
 use crate::check::plugin::CheckReport;
 use crate::handler::audit::Capture;
 use crate::nagios::{ServiceState, StateType};
-use crate::system::process::End;
+use crate::system::process::{Credentials, End};
 use std::cell::{Cell, RefCell};
 use std::os::fd::RawFd;
 use std::path::Path;
@@ -173,15 +173,24 @@ impl ServiceManager for FakeSvc {
         self.active.set(true);
         Ok(())
     }
+    fn starts_unprivileged(&self) -> bool {
+        true
+    }
 }
 
 /// A freshclam that cannot be started: the ladder ends `failed`, the daemon restarted.
 struct NoFreshclam;
 impl Freshclam for NoFreshclam {
-    fn version(&self) -> Option<(u32, u32, u32)> {
+    fn version(&self, _: Option<Credentials>) -> Option<(u32, u32, u32)> {
         None
     }
-    fn run(&self, _: &dyn Fn() -> Option<i32>, _: &mut dyn FnMut(&str)) -> Result<End, String> {
+    fn run(
+        &self,
+        _: Duration,
+        _: Option<Credentials>,
+        _: &dyn Fn() -> Option<i32>,
+        _: &mut dyn FnMut(&str),
+    ) -> Result<End, String> {
         Err("cannot run /usr/bin/freshclam: no such file".into())
     }
     fn kill_lock_holders(&self, _: &Path) -> Vec<(i32, Result<(), String>)> {

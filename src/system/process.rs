@@ -37,6 +37,20 @@ impl std::fmt::Display for End {
     }
 }
 
+/// A user to run a child as: its uid and primary gid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Credentials {
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
+}
+
+/// Makes `cmd` drop to `who` between fork and exec: std sets the group, clears the
+/// supplementary groups (setgroups(0), since none are given) and sets all three uids, so
+/// the child can never regain root.
+pub(crate) fn run_as(cmd: &mut Command, who: Credentials) {
+    cmd.gid(who.gid).uid(who.uid);
+}
+
 /// A Command for `program` with the hygiene above applied.
 pub(crate) fn clean(program: &Path) -> Command {
     let mut c = Command::new(program);
@@ -218,6 +232,38 @@ mod tests {
         )
         .unwrap();
         assert_eq!(end, End::Interrupted(15));
+    }
+
+    #[test]
+    fn run_as_drops_every_id_and_group() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("SKIP run_as_drops_every_id_and_group: needs root");
+            return;
+        }
+        let mut c = sh(
+            "echo $(id -u) $(id -g) $(id -G) $(grep -E '^(Uid|Gid)' /proc/self/status | tr -s '\t' ' ')",
+        );
+        run_as(
+            &mut c,
+            Credentials {
+                uid: 65534,
+                gid: 65534,
+            },
+        );
+        let mut out = Vec::new();
+        let end = run_lines(
+            c,
+            Duration::from_secs(5),
+            Duration::from_secs(1),
+            &|| None,
+            &mut |l| out.push(l.to_string()),
+        )
+        .unwrap();
+        assert_eq!(end, End::Exited(0));
+        assert_eq!(
+            out,
+            ["65534 65534 65534 Uid: 65534 65534 65534 65534 Gid: 65534 65534 65534 65534"]
+        );
     }
 
     #[test]

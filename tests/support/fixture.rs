@@ -5,7 +5,9 @@
 //!   etc/clamav/freshclam.conf                DatabaseDirectory/UpdateLogFile inside the root
 //!   var/lib/clamav/daily.cvd                 crafted 512-byte header, version 100
 //!   usr/bin/freshclam                        fake; behaviour from fake/freshclam.mode
-//!   etc/init.d/clamav-freshclam              fake SysV script (default mode)
+//!   etc/init.d/clamav-freshclam              fake SysV script (default mode; its presence
+//!                                            selects SysV, the handler never runs it)
+//!   usr/sbin/start-stop-daemon               fake; what the handler runs in SysV mode
 //!   usr/bin/systemctl, usr/bin/systemd-run   fakes (systemd mode: run/systemd/system + unit)
 //!   dev/log                                  unix datagram socket collecting syslog lines
 //!   fake/                                    call logs and state of the fakes
@@ -54,7 +56,7 @@ pub fn me() -> String {
 impl Fixture {
     pub fn new() -> Fixture {
         Self::with_config(
-            "freshclam_timeout_secs = 3\nkill_grace_secs = 1\nstop_timeout_secs = 2\ncheck_timeout_secs = 1\n",
+            "freshclam_timeout_secs = 3\nkill_grace_secs = 1\nstop_timeout_secs = 2\ncheck_timeout_secs = 1\nstart_verify_secs = 0\n",
         )
     }
 
@@ -72,7 +74,9 @@ impl Fixture {
             "fake",
             "dev",
             "usr/bin",
+            "usr/sbin",
             "etc/init.d",
+            "run",
         ] {
             fs::create_dir_all(r(d)).unwrap();
         }
@@ -85,10 +89,11 @@ impl Fixture {
         fs::write(
             r("etc/clamav/freshclam.conf"),
             format!(
-                "DatabaseDirectory {}\nDatabaseOwner {}\nUpdateLogFile {}\n",
+                "DatabaseDirectory {}\nDatabaseOwner {}\nUpdateLogFile {}\nPidFile {}\n",
                 r("var/lib/clamav").display(),
                 me(),
-                r("var/log/clamav/freshclam.log").display()
+                r("var/log/clamav/freshclam.log").display(),
+                r("run/clamav/freshclam.pid").display()
             ),
         )
         .unwrap();
@@ -139,6 +144,39 @@ case "$1" in
 esac
 "#,
                 f = f.display()
+            ),
+        );
+        // start-stop-daemon fake: records every call (ssd.calls: the operation, pid file,
+        // --chuid user, signal, whether the pid file was a symlink), the operation also in
+        // service.calls like the init script; a start writes the pid file, and with
+        // fake/daemon.dies the daemon "dies" at once, leaving that file's text in the log.
+        write_exec(
+            &r("usr/sbin/start-stop-daemon"),
+            &format!(
+                r#"#!/bin/sh
+F={f}
+op=; pid=; user=; sig=
+while [ "$#" -gt 0 ]; do case "$1" in
+  --start) op=start ;; --stop) op=stop ;; --status) op=status ;;
+  --pidfile) shift; pid=$1 ;; --chuid) shift; user=$1 ;; --signal) shift; sig=$1 ;;
+  --) break ;;
+esac; shift; done
+link=no; [ -L "$pid" ] && link=yes
+echo "$op pid=$pid user=$user sig=$sig symlink=$link uid=$(id -u)" >> $F/ssd.calls
+[ "$sig" = KILL ] && op=kill
+echo "$op" >> $F/service.calls
+case "$op" in
+  start) echo $$ > "$pid"
+         if [ -e $F/daemon.dies ]; then cat $F/daemon.dies >> {log}; echo dead > $F/daemon.state
+         else echo active > $F/daemon.state; fi ;;
+  stop) [ -e $F/stop.hang ] && sleep 1000; echo inactive > $F/daemon.state ;;
+  kill) echo inactive > $F/daemon.state ;;
+  status) grep -q '^active' $F/daemon.state 2>/dev/null || exit 3 ;;
+esac
+exit 0
+"#,
+                f = f.display(),
+                log = r("var/log/clamav/freshclam.log").display()
             ),
         );
         fs::write(r("fake/daemon.state"), "active\n").unwrap();
@@ -339,7 +377,7 @@ impl Fixture {
     pub fn with_published(daily: u32) -> Fixture {
         let dns = DnsServer::start(txt(daily));
         let mut fx = Fixture::with_config(&format!(
-            "freshclam_timeout_secs = 3\nkill_grace_secs = 1\nstop_timeout_secs = 2\ncheck_timeout_secs = 2\ncheck_dns_server = \"{}\"\n",
+            "freshclam_timeout_secs = 3\nkill_grace_secs = 1\nstop_timeout_secs = 2\ncheck_timeout_secs = 2\nstart_verify_secs = 0\ncheck_dns_server = \"{}\"\n",
             dns.arg()
         ));
         fx.dns = Some(dns);
