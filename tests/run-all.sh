@@ -6,7 +6,7 @@
 #            source package into a cache); unavailable: skipped, and the tests that need
 #            them say SKIP
 #   lint     cargo fmt --check, cargo clippy -D warnings, tests/shellcheck.sh
-#   unit     cargo test: unit tests and hermetic integration tests of both binaries
+#   unit     cargo test (--no-fail-fast): unit tests and hermetic integration tests of both binaries
 #   audit    cargo audit against the RustSec snapshot in ../shared/advisory-db (when present)
 #   package  build the .deb, lintian, contents, sudoers and Nagios validation
 #   deb      cargo deb: the package the system layer installs
@@ -98,7 +98,7 @@ stage lint bash -c 'rc=0
     cargo clippy --locked --all-targets -- -D warnings || rc=1
     cargo clippy --locked --all-targets --features test-root -- -D warnings || rc=1
     exit $rc'
-stage unit cargo test --locked --features test-root -- --show-output
+stage unit cargo test --locked --no-fail-fast --features test-root -- --show-output
 if [[ -d $top/../shared/advisory-db ]]; then
     stage audit cargo audit --db "$top/../shared/advisory-db" --no-fetch --deny warnings
 else
