@@ -3,10 +3,11 @@
 # Rust toolchain (rustup): Debian packages for the package and system layers, and the cargo
 # subcommands. Idempotent and quiet when everything is there already. Run as root.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 need_apt=()
 for pkg in debootstrap systemd-container zstd lintian sudo dnsmasq-base time \
-           dpkg-dev fakeroot iproute2 util-linux python3; do
+           dpkg-dev fakeroot iproute2 util-linux python3 shellcheck xz-utils; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
         need_apt+=("$pkg")
 done
@@ -18,5 +19,11 @@ if ((${#need_apt[@]})); then
 fi
 
 # cargo subcommands, built from crates.io when missing (minutes on 2 cores, once).
+# cargo-audit only when its database is there: without ../shared/advisory-db the audit stage
+# is skipped, and building it would be minutes for nothing.
 command -v cargo-deb >/dev/null || cargo install --locked --quiet cargo-deb
-command -v cargo-audit >/dev/null || cargo install --locked --quiet cargo-audit
+if [[ -d ../shared/advisory-db ]]; then
+    command -v cargo-audit >/dev/null || cargo install --locked --quiet cargo-audit
+else
+    echo "install-deps: no ../shared/advisory-db: cargo-audit not built (the audit stage skips)"
+fi

@@ -332,13 +332,20 @@ fi
 
 # --- Nagios objects against a stock Debian nagios4 configuration ----------------------------
 # A copy of /etc/nagios4 and /etc/nagios-plugins/config with the main file's paths rewritten;
-# the objects come from the .deb.
+# the objects come from the .deb. The copy is taken once, without our objects (live or
+# disabled) when this package is installed on the host: the same stock configuration either way.
 N=$T/nagios
+STOCK=$T/nagios-stock
+stock_nagios() {
+	mkdir -p "$STOCK/etc/nagios-plugins"
+	cp -a /etc/nagios4 "$STOCK/etc/"
+	cp -a /etc/nagios-plugins/config "$STOCK/etc/nagios-plugins/"
+	rm -f "$STOCK"/etc/nagios4/conf.d/clamav-freshen.cfg* "$STOCK"/etc/nagios-plugins/config/clamav-freshen.cfg*
+}
 new_nagios() {
 	rm -rf "$N"
-	mkdir -p "$N/etc/nagios-plugins"
-	cp -a /etc/nagios4 "$N/etc/"
-	cp -a /etc/nagios-plugins/config "$N/etc/nagios-plugins/"
+	mkdir -p "$N"
+	cp -a "$STOCK/etc" "$N/"
 	sed -i "s#/etc/nagios4#$N/etc/nagios4#g; s#/etc/nagios-plugins#$N/etc/nagios-plugins#g" "$N/etc/nagios4/nagios.cfg"
 	NCFG=$N/etc/nagios4/nagios.cfg
 	SVC=$N/etc/nagios4/conf.d/clamav-freshen.cfg
@@ -353,6 +360,7 @@ services_checked() { nagios4 -v "$NCFG" 2>&1 | sed -n 's/^[[:space:]]*Checked \(
 if [ ! -r /etc/nagios4/nagios.cfg ]; then
 	nok "stock /etc/nagios4/nagios.cfg present (nagios4-core installed)"
 else
+	stock_nagios
 	new_nagios
 	check "stock nagios4 configuration copy is valid" nagios4 -v "$NCFG"
 	before=$(services_checked)
@@ -413,7 +421,7 @@ EOF
 		sh -c "grep -q 'DISABLED' '$T/lib.out' && grep -q \"localhost\" '$T/lib.out' && grep -q 'dpkg-reconfigure clamav-freshen' '$T/lib.out'"
 	check "postinst logic, no localhost: reloaded (valid again, running)" test "$(reloads)" -eq 1
 	# Admin restores localhost; dpkg-reconfigure re-enables.
-	cp /etc/nagios4/objects/localhost.cfg "$N/etc/nagios4/objects/localhost.cfg"
+	cp "$STOCK/etc/nagios4/objects/localhost.cfg" "$N/etc/nagios4/objects/localhost.cfg"
 	lib "cf_nagios_enable /usr/sbin/nagios4 '$NCFG' fake-nagios '$SVC' '$CMDS'"
 	check "postinst logic, localhost back: service re-enabled, no .disabled left" \
 		sh -c "test -e '$SVC' && test ! -e '$SVC.disabled' && nagios4 -v '$NCFG' >/dev/null"

@@ -116,10 +116,10 @@ _entered_pids() {
     local ns pat f p
     ns=$(readlink /proc/"$1"/ns/pid 2>/dev/null) || return 0
     pat=${ns//[/\\[}; pat=${pat//]/\\]}
-    for f in $(find /proc/[0-9]*/ns -maxdepth 1 -name pid_for_children -lname "$pat" 2>/dev/null); do
+    while read -r f; do
         p=${f#/proc/}; p=${p%%/*}
         if [[ $(readlink /proc/"$p"/ns/pid 2>/dev/null) != "$ns" ]]; then echo "$p"; fi
-    done
+    done < <(find /proc/[0-9]*/ns -maxdepth 1 -name pid_for_children -lname "$pat" 2>/dev/null)
     return 0
 }
 
@@ -398,6 +398,7 @@ st_test() {
     out=$ST_RUN/test.$$.out
     mkdir -p "$ST_RUN"
     set +e
+    # shellcheck disable=SC2154  # rc_ is assigned in the trap string itself
     ( set -eE -o pipefail; trap 'rc_=$?; [ -n "${ST_ERR_SEEN:-}" ] || echo "#   error: rc=$rc_: $BASH_COMMAND; in ${FUNCNAME[*]} at lines ${BASH_LINENO[*]}" >&2; ST_ERR_SEEN=1' ERR; "$fn" "$ct" "$@" ) >"$out" 2>&1
     rc=$?
     set -e
@@ -456,7 +457,9 @@ st_summary_tables() {
 }
 
 # ------------------------------------------------------------------ package helpers
+# shellcheck disable=SC2034  # used by t_*.sh
 ST_NAGIOS_OBJ=/etc/nagios4/conf.d/clamav-freshen.cfg
+# shellcheck disable=SC2034  # used by t_*.sh
 ST_HANDLER_CONF=/etc/clamav-freshen/clamav-freshen.toml
 
 # pkg_install CT DEB_BASENAME: apt-get install ./DEB inside, offline (no apt lists, no

@@ -84,6 +84,7 @@ if [[ -n $deb ]]; then
     deb=$(realpath "$deb")
     [[ -f $deb ]] || st_die "no such .deb: $deb"
     st_note "package under test: $deb ($(dpkg-deb -f "$deb" Version))"
+    # shellcheck disable=SC2034  # used by t_*.sh
     ST_DEB_BASE=$(basename "$deb")
     if [[ -z $deb2 ]]; then
         # a newer build for the upgrade test: the same package, version bumped
