@@ -5,7 +5,7 @@
 
 use crate::clamav::cvd::{self, LocalDb};
 use crate::clamav::freshclam_conf::{self, FreshclamConf};
-use crate::clamav::freshclam_dat::FreshclamDat;
+use crate::clamav::freshclam_dat::{Cooldown, FreshclamDat};
 use crate::dns;
 use crate::nagios::ServiceState;
 use crate::nagios::range::Range;
@@ -74,7 +74,8 @@ pub(crate) struct CheckReport {
     pub(crate) published: Option<u32>,
     /// published - local, floored at 0.
     pub(crate) lag: Option<u32>,
-    pub(crate) cooldown_until: Option<i64>,
+    /// freshclam.dat's cool-down; a bogus one is named in the text and not obeyed.
+    pub(crate) cooldown: Cooldown,
 }
 
 impl CheckReport {
@@ -167,7 +168,7 @@ pub(crate) fn run(opts: &CheckOptions, now: i64) -> CheckReport {
         local: None,
         published: None,
         lag: None,
-        cooldown_until: None,
+        cooldown: Cooldown::None,
     };
 
     // Where to look, and what to ask.
@@ -287,21 +288,27 @@ fn locate(opts: &CheckOptions, details: &mut Vec<String>) -> Result<(PathBuf, St
     ))
 }
 
-/// `; freshclam CDN cool-down until ...` when freshclam.dat says so, else empty.
+/// `; freshclam CDN cool-down until ...` when freshclam.dat says so, `; bogus cool-down ...`
+/// when it says something unbelievable, else empty.
 fn cooldown_note(dir: &Path, now: i64, r: &mut CheckReport) -> String {
     match FreshclamDat::read(dir) {
         Ok(Some(dat)) => {
             r.details
                 .push(format!("freshclam.dat: retry_after {}", dat.retry_after));
-            r.cooldown_until = dat.cooldown_until(now);
+            r.cooldown = dat.cooldown(now);
         }
         Ok(None) => r.details.push("freshclam.dat: none".into()),
         // Not the check's business to fail on: freshclam recreates it.
         Err(e) => r.details.push(format!("freshclam.dat: unreadable ({e})")),
     }
-    r.cooldown_until.map_or(String::new(), |t| {
-        format!("; freshclam CDN cool-down until {}", format_utc(t))
-    })
+    match r.cooldown {
+        Cooldown::None => String::new(),
+        Cooldown::Until(t) => format!("; freshclam CDN cool-down until {}", format_utc(t)),
+        Cooldown::Bogus(t) => format!(
+            "; bogus cool-down in freshclam.dat (until {}) ignored",
+            format_utc(t)
+        ),
+    }
 }
 
 /// Asks DNS and parses field 2 of the TXT record; the error is the reason, for humans.
@@ -377,7 +384,7 @@ mod tests {
             local: None,
             published: None,
             lag: None,
-            cooldown_until: None,
+            cooldown: Cooldown::None,
         };
         assert_eq!(
             r.status_line(),
