@@ -186,7 +186,7 @@ fn corrupt_or_truncated_header_is_critical() {
 fn cld_newer_than_cvd_wins() {
     let d = tempdir().unwrap();
     write_daily(d.path(), 27400, now());
-    std::fs::write(d.path().join("daily.cld"), support::header(27472, now())).unwrap();
+    std::fs::write(d.path().join("daily.cld"), support::cld(27472, now())).unwrap();
     let srv = DnsServer::start(txt(27472));
     let (code, out) = check_dir(d.path(), &srv, &["-v"]);
     assert_eq!(code, 0, "{out}");

@@ -3,15 +3,23 @@
 
 mod support;
 
+use std::path::Path;
 use support::dns::DnsServer;
 use support::{check_dir, status, testdb, txt};
 use tempfile::tempdir;
 
+/// One test, so that absent databases make one SKIP line.
 #[test]
 fn real_test_databases() {
     let Some(db) = testdb("real_test_databases") else {
         return;
     };
+    versions_and_states(&db);
+    every_signed_database_verifies(&db);
+    a_flipped_byte_in_a_signed_database_is_caught(&db);
+}
+
+fn versions_and_states(db: &Path) {
     let d = tempdir().unwrap();
     std::fs::copy(db.join("test-3.cvd"), d.path().join("daily.cvd")).unwrap();
 
@@ -40,8 +48,22 @@ fn real_test_databases() {
         "{out}"
     );
 
-    // test-6 as daily.cld beside test-3's daily.cvd: the newer one counts.
+    // test-6 as daily.cld beside test-3's daily.cvd: the newer one counts. (A .cld with a
+    // .cvd's gzip body is what `CompressLocalDatabase yes` makes.)
     std::fs::copy(db.join("test-6.cvd"), d.path().join("daily.cld")).unwrap();
+    let srv6 = DnsServer::start(txt(6));
+    let (code, out) = check_dir(d.path(), &srv6, &["-v"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(status(&out).contains("daily 6 is current"), "{out}");
+    assert!(
+        out.contains("daily.cld: size and gzip magic verified"),
+        "{out}"
+    );
+    assert!(
+        out.contains("daily.cvd: MD5 of 8971 bytes verified"),
+        "{out}"
+    );
+
     let (code, out) = check_dir(d.path(), &srv, &[]);
     assert_eq!(code, 0, "{out}");
     assert!(
@@ -54,4 +76,38 @@ fn real_test_databases() {
     let (code, out) = check_dir(d.path(), &srv, &[]);
     assert_eq!(code, 2, "{out}");
     assert!(status(&out).contains("daily 6 is stale"), "{out}");
+}
+
+fn every_signed_database_verifies(db: &Path) {
+    for n in 1..=6 {
+        let d = tempdir().unwrap();
+        let src = db.join(format!("test-{n}.cvd"));
+        std::fs::copy(&src, d.path().join("daily.cvd")).unwrap();
+        let body = std::fs::metadata(&src).unwrap().len() - 512;
+        let srv = DnsServer::start(txt(n));
+        let (code, out) = check_dir(d.path(), &srv, &["-v", "--max-age", "87600"]);
+        assert_eq!(code, 0, "test-{n}: {out}");
+        assert!(
+            out.contains(&format!("daily.cvd: MD5 of {body} bytes verified")),
+            "test-{n}: {out}"
+        );
+    }
+}
+
+fn a_flipped_byte_in_a_signed_database_is_caught(db: &Path) {
+    let d = tempdir().unwrap();
+    let mut bytes = std::fs::read(db.join("test-6.cvd")).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(d.path().join("daily.cvd"), &bytes).unwrap();
+    let srv = DnsServer::start(txt(6));
+    let (code, out) = check_dir(d.path(), &srv, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        status(&out).starts_with(
+            "CLAMAV CRITICAL - daily.cvd is corrupt: MD5 mismatch (header \
+             3e249e00076b0b15bb54ced37be880c7, content "
+        ),
+        "{out}"
+    );
 }

@@ -1,6 +1,7 @@
 //! `check_clamav_freshness`: the unprivileged plugin. [`main`] is its whole program.
 
 pub(crate) mod cli;
+pub(crate) mod integrity;
 pub(crate) mod plugin;
 
 use crate::dns::{parse_server, valid_name};

@@ -1,8 +1,10 @@
 //! The freshness check: local daily version vs the published one.
 //!
 //! Contract used by the handler (`heal`, `status`): `CheckOptions`, `CheckReport`, `run`.
-//! The rule it never breaks: no OK without both versions in hand.
+//! The rule it never breaks: no OK without both versions in hand, and without a local
+//! database a scanner could load (`integrity`).
 
+use super::integrity::{self, IntegrityError};
 use crate::clamav::cvd::{self, LocalDb};
 use crate::clamav::freshclam_conf::{self, FreshclamConf};
 use crate::clamav::freshclam_dat::{Cooldown, FreshclamDat};
@@ -184,13 +186,28 @@ pub(crate) fn run(opts: &CheckOptions, now: i64) -> CheckReport {
     let cooldown = cooldown_note(&dir, now, &mut r);
 
     // The local version: without it the filter may be scanning with nothing.
-    let local = match cvd::local_daily(&dir) {
-        Ok(l) => l,
+    let files = match cvd::open_local_db(&dir, "daily") {
+        Ok(f) => f,
         Err(e) => {
             r.state = ServiceState::Critical;
             r.text = format!("cannot read the local daily database: {e}{cooldown}");
             return r;
         }
+    };
+    // Every daily file must load: libclamav refuses a database whose duplicate is corrupt.
+    if let Err(e) = verify_all(&files, deadline, &mut r.details) {
+        r.state = match e {
+            IntegrityError::Unloadable(_) => ServiceState::Critical,
+            IntegrityError::Unverified { .. } => ServiceState::Unknown,
+        };
+        r.text = format!("{e}{cooldown}");
+        return r;
+    }
+    let Some((local, _)) = files.into_iter().next() else {
+        // open_local_db never returns an empty list; no panic in a plugin all the same.
+        r.state = ServiceState::Critical;
+        r.text = format!("no daily.cvd or daily.cld in {}{cooldown}", dir.display());
+        return r;
     };
     let h = &local.header;
     let age = h.build_epoch().map(|b| (now - b).max(0));
@@ -309,6 +326,19 @@ fn cooldown_note(dir: &Path, now: i64, r: &mut CheckReport) -> String {
             format_utc(t)
         ),
     }
+}
+
+/// Verifies every daily file found (see `integrity`); `-v` says how each one passed.
+fn verify_all(
+    files: &[(LocalDb, std::fs::File)],
+    deadline: Instant,
+    details: &mut Vec<String>,
+) -> Result<(), IntegrityError> {
+    for (db, f) in files {
+        let how = integrity::verify(db, f, deadline)?;
+        details.push(format!("{}: {how}", db.name()));
+    }
+    Ok(())
 }
 
 /// Asks DNS and parses field 2 of the TXT record; the error is the reason, for humans.
