@@ -3,6 +3,7 @@
 
 mod support;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use support::dns::DnsServer;
 use support::{check_dir, status, testdb, txt};
@@ -15,7 +16,7 @@ fn real_test_databases() {
         return;
     };
     versions_and_states(&db);
-    every_signed_database_verifies(&db);
+    every_signed_database_verifies_and_is_remembered(&db);
     a_flipped_byte_in_a_signed_database_is_caught(&db);
 }
 
@@ -78,17 +79,29 @@ fn versions_and_states(db: &Path) {
     assert!(status(&out).contains("daily 6 is stale"), "{out}");
 }
 
-fn every_signed_database_verifies(db: &Path) {
+fn every_signed_database_verifies_and_is_remembered(db: &Path) {
+    let cache = tempdir().unwrap();
+    std::fs::set_permissions(cache.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let c = cache.path().to_str().unwrap();
     for n in 1..=6 {
         let d = tempdir().unwrap();
         let src = db.join(format!("test-{n}.cvd"));
         std::fs::copy(&src, d.path().join("daily.cvd")).unwrap();
         let body = std::fs::metadata(&src).unwrap().len() - 512;
         let srv = DnsServer::start(txt(n));
-        let (code, out) = check_dir(d.path(), &srv, &["-v", "--max-age", "87600"]);
+        let args = ["-v", "--max-age", "87600", "--cache-dir", c];
+        let (code, out) = check_dir(d.path(), &srv, &args);
         assert_eq!(code, 0, "test-{n}: {out}");
         assert!(
-            out.contains(&format!("daily.cvd: MD5 of {body} bytes verified")),
+            out.contains(&format!(
+                "daily.cvd: MD5 of {body} bytes verified, remembered"
+            )),
+            "test-{n}: {out}"
+        );
+        let (code, out) = check_dir(d.path(), &srv, &args);
+        assert_eq!(code, 0, "test-{n}: {out}");
+        assert!(
+            out.contains("daily.cvd: MD5 verified by an earlier run, file unchanged"),
             "test-{n}: {out}"
         );
     }

@@ -79,6 +79,16 @@ pub(crate) struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=87600))]
     pub(crate) max_age: u64,
 
+    /// Directory where the check remembers the daily.cvd files whose MD5 it verified, so
+    /// that an unchanged file is not read again. Used only when owned by the user running
+    /// the check and not writable by others; otherwise every run verifies.
+    #[arg(
+        long = "cache-dir",
+        value_name = "DIR",
+        default_value = "/var/cache/clamav-freshen"
+    )]
+    pub(crate) cache_dir: std::path::PathBuf,
+
     /// Print details after the status line: files read, nameservers asked, TXT text.
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
@@ -91,5 +101,17 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn cache_dir_default_is_the_one_postinst_creates() {
+        use clap::Parser;
+        let cli = super::Cli::parse_from(["check_clamav_freshness"]);
+        assert_eq!(
+            cli.cache_dir,
+            std::path::Path::new("/var/cache/clamav-freshen")
+        );
+        let postinst = include_str!("../../debian/postinst");
+        assert!(postinst.contains(" /var/cache/clamav-freshen"), "postinst");
     }
 }

@@ -5,9 +5,11 @@
 //!   hold at least one byte per [`MAX_SIGS_PER_BODY_BYTE`] signatures the header claims.
 //! - **.cvd: MD5.** Field 6 of the header is the MD5 of the body (libclamav's
 //!   `cli_cvdverify` compares it before loading; `tail -c +513 daily.cvd | md5sum` shows
-//!   it). The body is streamed through MD5 in 64 KiB reads. (The RSA signature over that
-//!   MD5, field 7, is not checked: this catches corruption and truncation, not forgery by
-//!   someone who can write the database directory.)
+//!   it). The body is streamed through MD5 in 64 KiB reads, only when the file changed: a
+//!   file whose (device, inode, size, mtime, ctime) and header MD5 are in the
+//!   [`VerifiedCache`] was verified before. (The RSA signature over that MD5, field 7, is
+//!   not checked: this catches corruption and truncation, not forgery by someone who can
+//!   write the database directory.)
 //! - **.cld: structure.** freshclam builds a .cld from a .cvd and incremental updates: its
 //!   header is copied from the database's `.info` file, so field 6 is still the MD5 of the
 //!   *published .cvd's* body, not of this file, and nothing in the header covers what
@@ -24,6 +26,7 @@
 //! following symlinks; reads stop at the size fstat reported, so nothing here can hang or
 //! read without end.
 
+use super::verified_cache::{FileId, VerifiedCache};
 use crate::clamav::cvd::{DbFormat, HEADER_LEN, LocalDb};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -84,8 +87,13 @@ pub(crate) enum IntegrityError {
 /// How a file was found sound, for `-v`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Verified {
-    /// A .cvd whose body was read and matched.
-    Md5Read { bytes: u64 },
+    /// A .cvd verified by an earlier run, unchanged since.
+    Md5Cached,
+    /// A .cvd whose body was read now; `cached` says whether the cache remembers it.
+    Md5Read {
+        bytes: u64,
+        cached: Result<(), String>,
+    },
     /// A plain-tar .cld whose member headers were walked.
     CldTar { members: usize },
     /// A gzip-compressed .cld: magic and size only.
@@ -95,7 +103,14 @@ pub(crate) enum Verified {
 impl std::fmt::Display for Verified {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Verified::Md5Read { bytes } => write!(f, "MD5 of {bytes} bytes verified"),
+            Verified::Md5Cached => write!(f, "MD5 verified by an earlier run, file unchanged"),
+            Verified::Md5Read { bytes, cached } => {
+                write!(f, "MD5 of {bytes} bytes verified")?;
+                match cached {
+                    Ok(()) => write!(f, ", remembered"),
+                    Err(e) => write!(f, ", not remembered ({e})"),
+                }
+            }
             Verified::CldTar { members } => write!(
                 f,
                 "size and tar structure verified ({members} members); a .cld carries no \
@@ -115,11 +130,12 @@ pub(crate) fn min_body(sigs: u64) -> u64 {
     sigs.div_ceil(MAX_SIGS_PER_BODY_BYTE).max(1)
 }
 
-/// Verifies `file`, the open file `db` was read from. Reading stops at `deadline` (an error
-/// then, not a verdict).
+/// Verifies `file`, the open file `db` was read from. `cache` is used for a .cvd's MD5 only.
+/// Reading stops at `deadline` (an error then, not a verdict).
 pub(crate) fn verify(
     db: &LocalDb,
     file: &File,
+    cache: Option<&mut VerifiedCache>,
     deadline: Instant,
 ) -> Result<Verified, IntegrityError> {
     let name = db.name();
@@ -144,7 +160,7 @@ pub(crate) fn verify(
         .into());
     }
     match db.format() {
-        DbFormat::Cvd => verify_md5(db, file, &meta, deadline),
+        DbFormat::Cvd => verify_md5(db, file, &meta, cache, deadline),
         DbFormat::Cld => verify_cld(&name, file, meta.len(), deadline),
     }
 }
@@ -153,6 +169,7 @@ fn verify_md5(
     db: &LocalDb,
     file: &File,
     meta: &std::fs::Metadata,
+    cache: Option<&mut VerifiedCache>,
     deadline: Instant,
 ) -> Result<Verified, IntegrityError> {
     let name = db.name();
@@ -172,6 +189,10 @@ fn verify_md5(
         }
         .into());
     }
+    let id = FileId::of(meta);
+    if cache.as_ref().is_some_and(|c| c.contains(&id, expected)) {
+        return Ok(Verified::Md5Cached);
+    }
     let actual = body_md5(&name, file, meta.len(), deadline)?;
     if actual != expected {
         return Err(Unloadable::Md5Mismatch {
@@ -181,8 +202,13 @@ fn verify_md5(
         }
         .into());
     }
+    let cached = match cache {
+        Some(c) => c.record(id, expected).map_err(|e| e.to_string()),
+        None => Err("no cache".into()),
+    };
     Ok(Verified::Md5Read {
         bytes: meta.len() - HEADER_LEN as u64,
+        cached,
     })
 }
 
@@ -425,7 +451,7 @@ mod tests {
 
     fn check(dir: &Path, name: &str, bytes: &[u8]) -> Result<Verified, IntegrityError> {
         let (db, f) = write(dir, name, bytes);
-        verify(&db, &f, later())
+        verify(&db, &f, None, later())
     }
 
     #[test]
@@ -466,7 +492,13 @@ mod tests {
         let mut good = header(14, &md5_hex(&body));
         good.extend(&body);
         let v = check(d.path(), "daily.cvd", &good).unwrap();
-        assert_eq!(v, Verified::Md5Read { bytes: 200_000 });
+        assert_eq!(
+            v,
+            Verified::Md5Read {
+                bytes: 200_000,
+                cached: Err("no cache".into())
+            }
+        );
         // One byte flipped deep in the body.
         let mut bad = good.clone();
         bad[150_000] ^= 1;
@@ -495,11 +527,63 @@ mod tests {
         assert!(e.contains("is not 32 hex digits"), "{e}");
         // A past deadline is no verdict.
         let (db, f) = write(d.path(), "daily.cvd", &good);
-        let e = verify(&db, &f, Instant::now()).unwrap_err();
+        let e = verify(&db, &f, None, Instant::now()).unwrap_err();
         assert!(matches!(e, IntegrityError::Unverified { .. }), "{e}");
         assert!(
             e.to_string()
                 .starts_with("cannot verify daily.cvd: time limit reached after 0 of 200000 bytes"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn cvd_md5_uses_and_fills_the_cache() {
+        let d = tempfile::tempdir().unwrap();
+        let cache_dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(
+            cache_dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let body = vec![7u8; 4096];
+        let mut good = header(14, &md5_hex(&body));
+        good.extend(&body);
+        let (db, f) = write(d.path(), "daily.cvd", &good);
+        let mut c = VerifiedCache::open(cache_dir.path()).unwrap();
+        let v = verify(&db, &f, Some(&mut c), later()).unwrap();
+        assert_eq!(
+            v,
+            Verified::Md5Read {
+                bytes: 4096,
+                cached: Ok(())
+            }
+        );
+        let mut c = VerifiedCache::open(cache_dir.path()).unwrap();
+        assert_eq!(
+            verify(&db, &f, Some(&mut c), later()).unwrap(),
+            Verified::Md5Cached
+        );
+        // Even past the deadline: nothing to read.
+        assert_eq!(
+            verify(&db, &f, Some(&mut c), Instant::now()).unwrap(),
+            Verified::Md5Cached
+        );
+        // Rewritten in place with the same size and mtime put back: ctime still tells.
+        let mtime = f.metadata().unwrap().modified().unwrap();
+        let mut bad = good.clone();
+        bad[1000] ^= 1;
+        std::fs::write(d.path().join("daily.cvd"), &bad).unwrap();
+        let w = std::fs::OpenOptions::new()
+            .write(true)
+            .open(d.path().join("daily.cvd"))
+            .unwrap();
+        w.set_modified(mtime).unwrap();
+        let e = verify(&db, &f, Some(&mut c), later()).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                IntegrityError::Unloadable(Unloadable::Md5Mismatch { .. })
+            ),
             "{e}"
         );
     }
@@ -593,8 +677,20 @@ mod tests {
     #[test]
     fn verified_text() {
         assert_eq!(
-            Verified::Md5Read { bytes: 9440 }.to_string(),
-            "MD5 of 9440 bytes verified"
+            Verified::Md5Read {
+                bytes: 9440,
+                cached: Ok(())
+            }
+            .to_string(),
+            "MD5 of 9440 bytes verified, remembered"
+        );
+        assert_eq!(
+            Verified::Md5Read {
+                bytes: 1,
+                cached: Err("no cache".into())
+            }
+            .to_string(),
+            "MD5 of 1 bytes verified, not remembered (no cache)"
         );
     }
 }

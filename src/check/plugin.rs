@@ -5,7 +5,8 @@
 //! database a scanner could load (`integrity`).
 
 use super::integrity::{self, IntegrityError};
-use crate::clamav::cvd::{self, LocalDb};
+use super::verified_cache::VerifiedCache;
+use crate::clamav::cvd::{self, DbFormat, LocalDb};
 use crate::clamav::freshclam_conf::{self, FreshclamConf};
 use crate::clamav::freshclam_dat::{Cooldown, FreshclamDat};
 use crate::dns;
@@ -158,9 +159,20 @@ pub(crate) fn format_age(secs: i64) -> String {
     }
 }
 
-/// Runs the check at `now` (epoch seconds). Never panics on bad input; never OK without both
-/// versions in hand.
+/// Runs the check at `now` (epoch seconds) without a verification cache: every run reads a
+/// .cvd's body for its MD5. Never panics on bad input; never OK without both versions in
+/// hand.
 pub(crate) fn run(opts: &CheckOptions, now: i64) -> CheckReport {
+    run_with_cache(opts, None, now)
+}
+
+/// [`run`], remembering verified .cvd files in `cache_dir` (see `verified_cache`) when it is
+/// usable; when it is not, every run verifies, and the check says why with `-v`.
+pub(crate) fn run_with_cache(
+    opts: &CheckOptions,
+    cache_dir: Option<&Path>,
+    now: i64,
+) -> CheckReport {
     let deadline = Instant::now() + opts.timeout;
     let mut r = CheckReport {
         state: ServiceState::Unknown,
@@ -195,7 +207,7 @@ pub(crate) fn run(opts: &CheckOptions, now: i64) -> CheckReport {
         }
     };
     // Every daily file must load: libclamav refuses a database whose duplicate is corrupt.
-    if let Err(e) = verify_all(&files, deadline, &mut r.details) {
+    if let Err(e) = verify_all(&files, cache_dir, deadline, &mut r.details) {
         r.state = match e {
             IntegrityError::Unloadable(_) => ServiceState::Critical,
             IntegrityError::Unverified { .. } => ServiceState::Unknown,
@@ -331,11 +343,25 @@ fn cooldown_note(dir: &Path, now: i64, r: &mut CheckReport) -> String {
 /// Verifies every daily file found (see `integrity`); `-v` says how each one passed.
 fn verify_all(
     files: &[(LocalDb, std::fs::File)],
+    cache_dir: Option<&Path>,
     deadline: Instant,
     details: &mut Vec<String>,
 ) -> Result<(), IntegrityError> {
+    let mut cache = None;
+    if files.iter().any(|(l, _)| l.format() == DbFormat::Cvd) {
+        match cache_dir.map(VerifiedCache::open) {
+            None => details.push("verification cache: none".into()),
+            Some(Ok(c)) => {
+                if let Some(why) = &c.ignored {
+                    details.push(format!("verification cache: file ignored ({why})"));
+                }
+                cache = Some(c);
+            }
+            Some(Err(e)) => details.push(format!("verification cache: not used ({e})")),
+        }
+    }
     for (db, f) in files {
-        let how = integrity::verify(db, f, deadline)?;
+        let how = integrity::verify(db, f, cache.as_mut(), deadline)?;
         details.push(format!("{}: {how}", db.name()));
     }
     Ok(())
