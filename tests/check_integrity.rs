@@ -1,5 +1,5 @@
-//! The real check binary against databases no scanner could load, and its verification
-//! cache (hit, miss, hostile).
+//! The real check binary against databases no scanner could load, implausible versions,
+//! and its verification cache (hit, miss, hostile).
 
 mod support;
 
@@ -129,6 +129,62 @@ fn a_broken_cld_is_critical_a_whole_one_is_fine() {
         status(&out).contains("neither a tar starting with COPYING nor gzip"),
         "{out}"
     );
+}
+
+#[test]
+fn implausible_versions_are_critical() {
+    let srv = DnsServer::start(txt(27472));
+    for (version, built, want) in [
+        (
+            u32::MAX,
+            now(),
+            "daily 4294967295 is implausible: 4294939823 revisions ahead of the published \
+             27472 (at most 8 expected), built "
+                .to_string(),
+        ),
+        (
+            27473,
+            0,
+            "daily 27473 is implausible: ahead of the published 27472 but older than 48h, \
+             built 1970-01-01 00:00 UTC ("
+                .to_string(),
+        ),
+        (
+            27473,
+            now() - 49 * 3600,
+            "daily 27473 is implausible: ahead of the published 27472 but older than 48h, \
+             built "
+                .to_string(),
+        ),
+        (
+            27474,
+            now() + 3 * 86400,
+            "daily 27474 is implausible: ahead of the published 27472 but built in the future"
+                .to_string(),
+        ),
+    ] {
+        let d = tempdir().unwrap();
+        write_daily(d.path(), version, built);
+        let (code, out) = check_dir(d.path(), &srv, &[]);
+        assert_eq!(code, 2, "{out}");
+        let line = status(&out);
+        assert!(
+            line.starts_with(&format!("CLAMAV CRITICAL - {want}")),
+            "{line}\nwant {want}"
+        );
+        assert!(line.contains(" lag=0;0;1;0;"), "{line}");
+    }
+    // A small lead of a fresh build is normal: the TXT record lags the mirror.
+    for (version, built) in [(27473, now() - 3600), (27480, now() - 47 * 3600)] {
+        let d = tempdir().unwrap();
+        write_daily(d.path(), version, built);
+        let (code, out) = check_dir(d.path(), &srv, &[]);
+        assert_eq!(code, 0, "{out}");
+        assert!(
+            status(&out).contains(&format!("daily {version} is newer than published 27472")),
+            "{out}"
+        );
+    }
 }
 
 // ---- the verification cache ----------------------------------------------------------

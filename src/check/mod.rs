@@ -2,6 +2,7 @@
 
 pub(crate) mod cli;
 pub(crate) mod integrity;
+pub(crate) mod plausible;
 pub(crate) mod plugin;
 pub(crate) mod verified_cache;
 

@@ -2,9 +2,10 @@
 //!
 //! Contract used by the handler (`heal`, `status`): `CheckOptions`, `CheckReport`, `run`.
 //! The rule it never breaks: no OK without both versions in hand, and without a local
-//! database a scanner could load (`integrity`).
+//! database a scanner could load (`integrity`) whose version is believable (`plausible`).
 
 use super::integrity::{self, IntegrityError};
+use super::plausible;
 use super::verified_cache::VerifiedCache;
 use crate::clamav::cvd::{self, DbFormat, LocalDb};
 use crate::clamav::freshclam_conf::{self, FreshclamConf};
@@ -222,7 +223,8 @@ pub(crate) fn run_with_cache(
         return r;
     };
     let h = &local.header;
-    let age = h.build_epoch().map(|b| (now - b).max(0));
+    let build_epoch = h.build_epoch();
+    let age = build_epoch.map(|b| (now - b).max(0));
     r.details.push(format!(
         "local: {} version {}, built {} ({}), {} signatures, f-level {}, builder {}",
         local.file.display(),
@@ -265,24 +267,28 @@ pub(crate) fn run_with_cache(
         }
     };
     r.published = Some(published);
+    let implausible = plausible::implausible_lead(version, published, build_epoch, now);
     let lag = published.saturating_sub(version);
     r.lag = Some(lag);
     r.perfdata = format!(
         "daily={version} published={published} lag={lag};{};{};0;{age_perf}",
         opts.warning, opts.critical
     );
-    r.state = if opts.critical.alerts(f64::from(lag)) {
+    r.state = if implausible.is_some() || opts.critical.alerts(f64::from(lag)) {
         ServiceState::Critical
     } else if opts.warning.alerts(f64::from(lag)) {
         ServiceState::Warning
     } else {
         ServiceState::Ok
     };
-    let what = match lag {
-        0 if version > published => format!("daily {version} is newer than published {published}"),
-        0 => format!("daily {version} is current"),
-        1 => format!("daily {version} is 1 revision behind published {published}"),
-        n => format!("daily {version} is {n} revisions behind published {published}"),
+    let what = match (implausible, lag) {
+        (Some(why), _) => format!("daily {version} is implausible: {why}"),
+        (None, 0) if version > published => {
+            format!("daily {version} is newer than published {published}")
+        }
+        (None, 0) => format!("daily {version} is current"),
+        (None, 1) => format!("daily {version} is 1 revision behind published {published}"),
+        (None, n) => format!("daily {version} is {n} revisions behind published {published}"),
     };
     r.text = format!("{what}, {built}{cooldown}");
     r
