@@ -17,10 +17,17 @@ Output: one line `CLAMAV <STATE> - <text> | <perfdata>`, perfdata daily, publish
 lag;warn;crit;0; and age (seconds since the local database was built); exit 0 OK, 1 WARNING, \
 2 CRITICAL, 3 UNKNOWN.\n\n\
 It never says OK when it cannot know: a missing, unreadable or corrupt local database is \
-CRITICAL (the filter is unprotected); a DNS failure, timeout, NXDOMAIN, SERVFAIL, missing or \
-unparsable TXT record is UNKNOWN, or CRITICAL when the local database was built more than \
---max-age hours ago. Bad arguments are UNKNOWN. An active freshclam CDN cool-down \
-(freshclam.dat) is mentioned in the text.\n\n\
+CRITICAL (the filter is unprotected). Corrupt includes a file too small for the signature \
+count in its header (below 1 byte per 16 signatures after the 512-byte header, or nothing \
+after it), a daily.cvd whose content does not match the MD5 in its header, and a daily.cld \
+whose tar structure is broken or truncated. A local version more than 8 revisions ahead of \
+the published one, or ahead of it but built over 48 hours ago (or in the future), is \
+CRITICAL as implausible. The MD5 of a daily.cvd is computed only when the file changed \
+(device, inode, size, mtime, ctime), remembered in --cache-dir. A DNS failure, timeout, \
+NXDOMAIN, SERVFAIL, missing or unparsable TXT record is UNKNOWN, or CRITICAL when the local \
+database was built more than --max-age hours ago. Bad arguments are UNKNOWN. An active \
+freshclam CDN cool-down (freshclam.dat) is mentioned in the text; one more than 48 hours \
+ahead is named bogus and ignored.\n\n\
 Thresholds use the Monitoring Plugins range syntax on the lag: N alerts outside 0..N, N: \
 below N, ~:N above N, M:N outside M..N, @M:N inside M..N. The defaults (-w 0 -c 1) behave \
 like check_clamav: WARNING one revision behind, CRITICAL two or more."
