@@ -256,10 +256,17 @@ fn verify_cld(
 ) -> Result<Verified, IntegrityError> {
     let mut magic = [0u8; 7];
     let n = read_full(name, file, &mut magic, HEADER_LEN as u64)?;
-    if n == magic.len() && &magic == b"COPYING" {
+    // libclamav: fewer than 7 bytes is "truncated file?", COPYING a plain tar, else gzip.
+    if n < magic.len() {
+        return Err(corrupt(
+            name,
+            format!("truncated: {n} bytes after the header"),
+        ));
+    }
+    if &magic == b"COPYING" {
         return walk_tar(name, file, len, deadline);
     }
-    if n >= 2 && magic.starts_with(GZIP_MAGIC) {
+    if magic.starts_with(GZIP_MAGIC) {
         return Ok(Verified::CldGzip);
     }
     Err(corrupt(
@@ -657,6 +664,13 @@ mod tests {
         assert_eq!(
             check(d.path(), "daily.cld", &gz).unwrap(),
             Verified::CldGzip
+        );
+        let e = check(d.path(), "daily.cld", &gz[..512 + 6])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "daily.cld is corrupt: truncated: 6 bytes after the header"
         );
         // A .cld's header MD5 is not its own: never compared.
         assert!(check(d.path(), "daily.cld", &cld).is_ok());
