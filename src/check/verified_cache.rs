@@ -218,7 +218,7 @@ impl VerifiedCache {
             self.dir.as_fd(),
             tmp.as_str(),
             OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-            Mode::from_bits_truncate(0o644),
+            Mode::from_bits_truncate(0o600),
         )?;
         let written = File::from(fd).write_all(bytes);
         let renamed = written.and_then(|()| {
@@ -333,7 +333,7 @@ mod tests {
             format!("{MAGIC}\n2049 1 9952 1800000000 5 1800000001 6 {MD5}\n")
         );
         let mode = std::fs::metadata(d.path().join(FILE_NAME)).unwrap().mode();
-        assert_eq!(mode & 0o022, 0, "{mode:o}");
+        assert_eq!(mode & 0o077, 0, "only the check reads it: {mode:o}");
     }
 
     #[test]
