@@ -5,7 +5,7 @@ mod support;
 
 use clamav_freshen::test_support::freshclam_dat;
 use support::dns::{DnsServer, Mode};
-use support::{check, check_dir, now, status, txt, write_daily};
+use support::{check, check_dir, now, status, txt, utc, write_daily};
 use tempfile::tempdir;
 
 #[test]
@@ -186,7 +186,7 @@ fn corrupt_or_truncated_header_is_critical() {
 fn cld_newer_than_cvd_wins() {
     let d = tempdir().unwrap();
     write_daily(d.path(), 27400, now());
-    std::fs::write(d.path().join("daily.cld"), support::header(27472, now())).unwrap();
+    std::fs::write(d.path().join("daily.cld"), support::cld(27472, now())).unwrap();
     let srv = DnsServer::start(txt(27472));
     let (code, out) = check_dir(d.path(), &srv, &["-v"]);
     assert_eq!(code, 0, "{out}");
@@ -250,6 +250,45 @@ fn cooldown_is_reported() {
     let (code, out) = check_dir(d.path(), &srv, &[]);
     assert_eq!(code, 0, "{out}");
     assert!(!out.contains("cool-down"), "{out}");
+}
+
+#[test]
+fn bogus_cooldown_is_named_and_ignored() {
+    let srv = DnsServer::start(txt(27472));
+    let d = tempdir().unwrap();
+    write_daily(d.path(), 27472, now() - 3600);
+    let until = now() + 49 * 3600;
+    std::fs::write(d.path().join("freshclam.dat"), freshclam_dat("u", until)).unwrap();
+    let (code, out) = check_dir(d.path(), &srv, &[]);
+    assert_eq!(code, 0, "{out}");
+    let line = status(&out);
+    assert!(
+        line.contains(&format!(
+            "; bogus cool-down in freshclam.dat (until {}) ignored | ",
+            utc(until)
+        )),
+        "{line}"
+    );
+    assert!(!line.contains("CDN cool-down until"), "{line}");
+    // 47 h is a real one.
+    let until = now() + 47 * 3600;
+    std::fs::write(d.path().join("freshclam.dat"), freshclam_dat("u", until)).unwrap();
+    let (_, out) = check_dir(d.path(), &srv, &[]);
+    assert!(
+        status(&out).contains(&format!(
+            "; freshclam CDN cool-down until {} | ",
+            utc(until)
+        )),
+        "{out}"
+    );
+    // The largest time there is: no overflow, still bogus.
+    std::fs::write(d.path().join("freshclam.dat"), freshclam_dat("u", i64::MAX)).unwrap();
+    let (code, out) = check_dir(d.path(), &srv, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        status(&out).contains("; bogus cool-down in freshclam.dat (until "),
+        "{out}"
+    );
 }
 
 #[test]

@@ -17,10 +17,17 @@ Output: one line `CLAMAV <STATE> - <text> | <perfdata>`, perfdata daily, publish
 lag;warn;crit;0; and age (seconds since the local database was built); exit 0 OK, 1 WARNING, \
 2 CRITICAL, 3 UNKNOWN.\n\n\
 It never says OK when it cannot know: a missing, unreadable or corrupt local database is \
-CRITICAL (the filter is unprotected); a DNS failure, timeout, NXDOMAIN, SERVFAIL, missing or \
-unparsable TXT record is UNKNOWN, or CRITICAL when the local database was built more than \
---max-age hours ago. Bad arguments are UNKNOWN. An active freshclam CDN cool-down \
-(freshclam.dat) is mentioned in the text.\n\n\
+CRITICAL (the filter is unprotected). Corrupt includes a file too small for the signature \
+count in its header (below 1 byte per 16 signatures after the 512-byte header, or nothing \
+after it), a daily.cvd whose content does not match the MD5 in its header, and a daily.cld \
+whose tar structure is broken or truncated. A local version more than 8 revisions ahead of \
+the published one, or ahead of it but built over 48 hours ago (or in the future), is \
+CRITICAL as implausible. The MD5 of a daily.cvd is computed only when the file changed \
+(device, inode, size, mtime, ctime), remembered in --cache-dir. A DNS failure, timeout, \
+NXDOMAIN, SERVFAIL, missing or unparsable TXT record is UNKNOWN, or CRITICAL when the local \
+database was built more than --max-age hours ago. Bad arguments are UNKNOWN. An active \
+freshclam CDN cool-down (freshclam.dat) is mentioned in the text; one more than 48 hours \
+ahead is named bogus and ignored.\n\n\
 Thresholds use the Monitoring Plugins range syntax on the lag: N alerts outside 0..N, N: \
 below N, ~:N above N, M:N outside M..N, @M:N inside M..N. The defaults (-w 0 -c 1) behave \
 like check_clamav: WARNING one revision behind, CRITICAL two or more."
@@ -79,6 +86,16 @@ pub(crate) struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=87600))]
     pub(crate) max_age: u64,
 
+    /// Directory where the check remembers the daily.cvd files whose MD5 it verified, so
+    /// that an unchanged file is not read again. Used only when owned by the user running
+    /// the check and not writable by others; otherwise every run verifies.
+    #[arg(
+        long = "cache-dir",
+        value_name = "DIR",
+        default_value = "/var/cache/clamav-freshen"
+    )]
+    pub(crate) cache_dir: std::path::PathBuf,
+
     /// Print details after the status line: files read, nameservers asked, TXT text.
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
@@ -91,5 +108,17 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn cache_dir_default_is_the_one_postinst_creates() {
+        use clap::Parser;
+        let cli = super::Cli::parse_from(["check_clamav_freshness"]);
+        assert_eq!(
+            cli.cache_dir,
+            std::path::Path::new("/var/cache/clamav-freshen")
+        );
+        let postinst = include_str!("../../debian/postinst");
+        assert!(postinst.contains(" /var/cache/clamav-freshen"), "postinst");
     }
 }

@@ -1,7 +1,10 @@
 //! `check_clamav_freshness`: the unprivileged plugin. [`main`] is its whole program.
 
 pub(crate) mod cli;
+pub(crate) mod integrity;
+pub(crate) mod plausible;
 pub(crate) mod plugin;
+pub(crate) mod verified_cache;
 
 use crate::dns::{parse_server, valid_name};
 use crate::nagios::ServiceState;
@@ -15,7 +18,8 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const USAGE: &str = "Usage: check_clamav_freshness [-f CONF] [-d DIR] [-H NAME] \
-[-s SERVER[:PORT]] [-t SECS] [-w RANGE] [-c RANGE] [--max-age HOURS] [-v] [-V] [-h]";
+[-s SERVER[:PORT]] [-t SECS] [-w RANGE] [-c RANGE] [--max-age HOURS] [--cache-dir DIR] [-v] \
+[-V] [-h]";
 
 fn options(cli: &Cli) -> Result<CheckOptions> {
     if let Some(n) = cli.dns_name.as_deref().filter(|n| !valid_name(n)) {
@@ -73,7 +77,7 @@ pub fn main() -> ExitCode {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
-    let report = plugin::run(&opts, now);
+    let report = plugin::run_with_cache(&opts, Some(&cli.cache_dir), now);
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(report.output(cli.verbose > 0).as_bytes());
     let _ = out.flush();

@@ -1,11 +1,15 @@
 //! The freshness check: local daily version vs the published one.
 //!
 //! Contract used by the handler (`heal`, `status`): `CheckOptions`, `CheckReport`, `run`.
-//! The rule it never breaks: no OK without both versions in hand.
+//! The rule it never breaks: no OK without both versions in hand, and without a local
+//! database a scanner could load (`integrity`) whose version is believable (`plausible`).
 
-use crate::clamav::cvd::{self, LocalDb};
+use super::integrity::{self, IntegrityError};
+use super::plausible;
+use super::verified_cache::VerifiedCache;
+use crate::clamav::cvd::{self, DbFormat, LocalDb};
 use crate::clamav::freshclam_conf::{self, FreshclamConf};
-use crate::clamav::freshclam_dat::FreshclamDat;
+use crate::clamav::freshclam_dat::{Cooldown, FreshclamDat};
 use crate::dns;
 use crate::nagios::ServiceState;
 use crate::nagios::range::Range;
@@ -74,7 +78,8 @@ pub(crate) struct CheckReport {
     pub(crate) published: Option<u32>,
     /// published - local, floored at 0.
     pub(crate) lag: Option<u32>,
-    pub(crate) cooldown_until: Option<i64>,
+    /// freshclam.dat's cool-down; a bogus one is named in the text and not obeyed.
+    pub(crate) cooldown: Cooldown,
 }
 
 impl CheckReport {
@@ -145,9 +150,20 @@ pub(crate) fn format_age(secs: i64) -> String {
     }
 }
 
-/// Runs the check at `now` (epoch seconds). Never panics on bad input; never OK without both
-/// versions in hand.
+/// Runs the check at `now` (epoch seconds) without a verification cache: every run reads a
+/// .cvd's body for its MD5. Never panics on bad input; never OK without both versions in
+/// hand.
 pub(crate) fn run(opts: &CheckOptions, now: i64) -> CheckReport {
+    run_with_cache(opts, None, now)
+}
+
+/// [`run`], remembering verified .cvd files in `cache_dir` (see `verified_cache`) when it is
+/// usable; when it is not, every run verifies, and the check says why with `-v`.
+pub(crate) fn run_with_cache(
+    opts: &CheckOptions,
+    cache_dir: Option<&Path>,
+    now: i64,
+) -> CheckReport {
     let deadline = Instant::now() + opts.timeout;
     let mut r = CheckReport {
         state: ServiceState::Unknown,
@@ -157,7 +173,7 @@ pub(crate) fn run(opts: &CheckOptions, now: i64) -> CheckReport {
         local: None,
         published: None,
         lag: None,
-        cooldown_until: None,
+        cooldown: Cooldown::None,
     };
 
     // Where to look, and what to ask.
@@ -173,16 +189,32 @@ pub(crate) fn run(opts: &CheckOptions, now: i64) -> CheckReport {
     let cooldown = cooldown_note(&dir, now, &mut r);
 
     // The local version: without it the filter may be scanning with nothing.
-    let local = match cvd::local_daily(&dir) {
-        Ok(l) => l,
+    let files = match cvd::open_local_db(&dir, "daily") {
+        Ok(f) => f,
         Err(e) => {
             r.state = ServiceState::Critical;
             r.text = format!("cannot read the local daily database: {e}{cooldown}");
             return r;
         }
     };
+    // Every daily file must load: libclamav refuses a database whose duplicate is corrupt.
+    if let Err(e) = verify_all(&files, cache_dir, deadline, &mut r.details) {
+        r.state = match e {
+            IntegrityError::Unloadable(_) => ServiceState::Critical,
+            IntegrityError::Unverified { .. } => ServiceState::Unknown,
+        };
+        r.text = format!("{e}{cooldown}");
+        return r;
+    }
+    let Some((local, _)) = files.into_iter().next() else {
+        // open_local_db never returns an empty list; no panic in a plugin all the same.
+        r.state = ServiceState::Critical;
+        r.text = format!("no daily.cvd or daily.cld in {}{cooldown}", dir.display());
+        return r;
+    };
     let h = &local.header;
-    let age = h.build_epoch().map(|b| (now - b).max(0));
+    let build_epoch = h.build_epoch();
+    let age = build_epoch.map(|b| (now - b).max(0));
     r.details.push(format!(
         "local: {} version {}, built {} ({}), {} signatures, f-level {}, builder {}",
         local.file.display(),
@@ -225,24 +257,28 @@ pub(crate) fn run(opts: &CheckOptions, now: i64) -> CheckReport {
         }
     };
     r.published = Some(published);
+    let implausible = plausible::implausible_lead(version, published, build_epoch, now);
     let lag = published.saturating_sub(version);
     r.lag = Some(lag);
     r.perfdata = format!(
         "daily={version} published={published} lag={lag};{};{};0;{age_perf}",
         opts.warning, opts.critical
     );
-    r.state = if opts.critical.alerts(f64::from(lag)) {
+    r.state = if implausible.is_some() || opts.critical.alerts(f64::from(lag)) {
         ServiceState::Critical
     } else if opts.warning.alerts(f64::from(lag)) {
         ServiceState::Warning
     } else {
         ServiceState::Ok
     };
-    let what = match lag {
-        0 if version > published => format!("daily {version} is newer than published {published}"),
-        0 => format!("daily {version} is current"),
-        1 => format!("daily {version} is 1 revision behind published {published}"),
-        n => format!("daily {version} is {n} revisions behind published {published}"),
+    let what = match (implausible, lag) {
+        (Some(why), _) => format!("daily {version} is implausible: {why}"),
+        (None, 0) if version > published => {
+            format!("daily {version} is newer than published {published}")
+        }
+        (None, 0) => format!("daily {version} is current"),
+        (None, 1) => format!("daily {version} is 1 revision behind published {published}"),
+        (None, n) => format!("daily {version} is {n} revisions behind published {published}"),
     };
     r.text = format!("{what}, {built}{cooldown}");
     r
@@ -277,21 +313,54 @@ fn locate(opts: &CheckOptions, details: &mut Vec<String>) -> Result<(PathBuf, St
     ))
 }
 
-/// `; freshclam CDN cool-down until ...` when freshclam.dat says so, else empty.
+/// `; freshclam CDN cool-down until ...` when freshclam.dat says so, `; bogus cool-down ...`
+/// when it says something unbelievable, else empty.
 fn cooldown_note(dir: &Path, now: i64, r: &mut CheckReport) -> String {
     match FreshclamDat::read(dir) {
         Ok(Some(dat)) => {
             r.details
                 .push(format!("freshclam.dat: retry_after {}", dat.retry_after));
-            r.cooldown_until = dat.cooldown_until(now);
+            r.cooldown = dat.cooldown(now);
         }
         Ok(None) => r.details.push("freshclam.dat: none".into()),
         // Not the check's business to fail on: freshclam recreates it.
         Err(e) => r.details.push(format!("freshclam.dat: unreadable ({e})")),
     }
-    r.cooldown_until.map_or(String::new(), |t| {
-        format!("; freshclam CDN cool-down until {}", format_utc(t))
-    })
+    match r.cooldown {
+        Cooldown::None => String::new(),
+        Cooldown::Until(t) => format!("; freshclam CDN cool-down until {}", format_utc(t)),
+        Cooldown::Bogus(t) => format!(
+            "; bogus cool-down in freshclam.dat (until {}) ignored",
+            format_utc(t)
+        ),
+    }
+}
+
+/// Verifies every daily file found (see `integrity`); `-v` says how each one passed.
+fn verify_all(
+    files: &[(LocalDb, std::fs::File)],
+    cache_dir: Option<&Path>,
+    deadline: Instant,
+    details: &mut Vec<String>,
+) -> Result<(), IntegrityError> {
+    let mut cache = None;
+    if files.iter().any(|(l, _)| l.format() == DbFormat::Cvd) {
+        match cache_dir.map(VerifiedCache::open) {
+            None => details.push("verification cache: none".into()),
+            Some(Ok(c)) => {
+                if let Some(why) = &c.ignored {
+                    details.push(format!("verification cache: file ignored ({why})"));
+                }
+                cache = Some(c);
+            }
+            Some(Err(e)) => details.push(format!("verification cache: not used ({e})")),
+        }
+    }
+    for (db, f) in files {
+        let how = integrity::verify(db, f, cache.as_mut(), deadline)?;
+        details.push(format!("{}: {how}", db.name()));
+    }
+    Ok(())
 }
 
 /// Asks DNS and parses field 2 of the TXT record; the error is the reason, for humans.
@@ -367,7 +436,7 @@ mod tests {
             local: None,
             published: None,
             lag: None,
-            cooldown_until: None,
+            cooldown: Cooldown::None,
         };
         assert_eq!(
             r.status_line(),

@@ -1,7 +1,9 @@
 //! The 512-byte text header of a ClamAV database (`.cvd` / `.cld`).
 //!
 //! `ClamAV-VDB:<build time>:<version>:<sigs>:<f-level>:<md5>:<dsig>:<builder>:<stime>`,
-//! space padded. Only the header is read: the version is all `clamscan -V` reports too.
+//! space padded. Only the header is parsed here: the version is all `clamscan -V` reports
+//! too. Whether the rest of the file can be loaded is the check's question
+//! (`check::integrity`); this module hands it the open file.
 
 use std::fs::File;
 use std::io::Read;
@@ -31,6 +33,9 @@ pub(crate) struct CvdHeader {
     pub(crate) version: u32,
     pub(crate) sigs: u64,
     pub(crate) flevel: u32,
+    /// Field 6: MD5 of everything after the header, as ClamAV built it (lowercase hex in a
+    /// .cvd; in a .cld it still names the .cvd body the header came from).
+    pub(crate) md5: String,
     pub(crate) builder: String,
     /// Build time in seconds since the epoch (field 8); absent in very old headers.
     pub(crate) stime: Option<i64>,
@@ -86,6 +91,7 @@ pub(crate) fn parse_header(bytes: &[u8]) -> Result<CvdHeader, String> {
         version,
         sigs,
         flevel,
+        md5: fields[5].trim().to_string(),
         builder: fields[7].trim().to_string(),
         stime,
     })
@@ -113,8 +119,9 @@ pub(crate) fn open_db_file(path: &Path) -> std::io::Result<File> {
     Ok(f)
 }
 
-/// Reads and parses the header of one file.
-pub(crate) fn read_header(path: &Path) -> Result<CvdHeader, CvdError> {
+/// Reads and parses the header of one file and keeps the file open (positioned after the
+/// header), so that whatever is checked next is the same file, not a later replacement.
+pub(crate) fn open_header(path: &Path) -> Result<(CvdHeader, File), CvdError> {
     let io = |e: std::io::Error| CvdError::Io {
         path: path.to_path_buf(),
         reason: e.to_string(),
@@ -136,10 +143,11 @@ pub(crate) fn read_header(path: &Path) -> Result<CvdHeader, CvdError> {
             len,
         });
     }
-    parse_header(&buf).map_err(|reason| CvdError::Corrupt {
+    let header = parse_header(&buf).map_err(|reason| CvdError::Corrupt {
         path: path.to_path_buf(),
         reason,
-    })
+    })?;
+    Ok((header, f))
 }
 
 /// The local daily database: whichever of daily.cvd / daily.cld has the higher version.
@@ -147,6 +155,34 @@ pub(crate) fn read_header(path: &Path) -> Result<CvdHeader, CvdError> {
 pub(crate) struct LocalDb {
     pub(crate) file: PathBuf,
     pub(crate) header: CvdHeader,
+}
+
+/// The two containers a database comes in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DbFormat {
+    /// As published: header + tar.gz, the header's MD5 covers the body.
+    Cvd,
+    /// As freshclam builds it from incremental updates: header copied from the .info file,
+    /// body a plain tar (or a tar.gz with `CompressLocalDatabase yes`).
+    Cld,
+}
+
+impl LocalDb {
+    /// From the file name, as libclamav decides it.
+    pub(crate) fn format(&self) -> DbFormat {
+        match self.file.extension().and_then(|e| e.to_str()) {
+            Some("cld") => DbFormat::Cld,
+            _ => DbFormat::Cvd,
+        }
+    }
+
+    /// `daily.cvd`, for messages.
+    pub(crate) fn name(&self) -> String {
+        self.file.file_name().map_or_else(
+            || self.file.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    }
 }
 
 /// Finds the newest daily database in `dir`, like `clamscan -V` does.
@@ -159,22 +195,32 @@ pub(crate) fn local_daily(dir: &Path) -> Result<LocalDb, CvdError> {
 
 /// Same as [`local_daily`] for any database name (`main`, `bytecode`, ...).
 pub(crate) fn local_db(dir: &Path, name: &str) -> Result<LocalDb, CvdError> {
-    let mut best: Option<LocalDb> = None;
+    let mut all = open_local_db(dir, name)?;
+    Ok(all.swap_remove(0).0)
+}
+
+/// Every `<name>.cvd` / `<name>.cld` in `dir` with its header and open file, the one with
+/// the higher version first (the .cvd on a tie, as [`local_db`] picks it). Never empty:
+/// none is [`CvdError::NoDatabase`]. Both matter to a scanner: libclamav refuses to load a
+/// database whose duplicate (.cvd beside .cld) fails its own verification.
+pub(crate) fn open_local_db(dir: &Path, name: &str) -> Result<Vec<(LocalDb, File)>, CvdError> {
+    let mut found: Vec<(LocalDb, File)> = Vec::with_capacity(2);
     for ext in ["cvd", "cld"] {
         let file = dir.join(format!("{name}.{ext}"));
         match std::fs::symlink_metadata(&file) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             _ => {}
         }
-        let header = read_header(&file)?;
-        if best
-            .as_ref()
-            .is_none_or(|b| header.version > b.header.version)
-        {
-            best = Some(LocalDb { file, header });
-        }
+        let (header, f) = open_header(&file)?;
+        found.push((LocalDb { file, header }, f));
     }
-    best.ok_or_else(|| CvdError::NoDatabase(dir.to_path_buf()))
+    if found.len() == 2 && found[1].0.header.version > found[0].0.header.version {
+        found.swap(0, 1);
+    }
+    if found.is_empty() {
+        return Err(CvdError::NoDatabase(dir.to_path_buf()));
+    }
+    Ok(found)
 }
 
 /// Parses `22 Jun 2021 21-34 -0400` into seconds since the epoch.
@@ -251,6 +297,7 @@ mod tests {
         assert_eq!(h.version, 6);
         assert_eq!(h.sigs, 14);
         assert_eq!(h.flevel, 81);
+        assert_eq!(h.md5, "3e249e00076b0b15bb54ced37be880c7");
         assert_eq!(h.builder, "micasnyd");
         assert_eq!(h.stime, Some(1624412045));
         assert_eq!(h.build_epoch(), Some(1624412045));
@@ -333,6 +380,16 @@ mod tests {
         let db = local_daily(d.path()).unwrap();
         assert_eq!(db.header.version, 6);
         assert!(db.file.ends_with("daily.cld"));
+        assert_eq!(db.format(), DbFormat::Cld);
+        assert_eq!(db.name(), "daily.cld");
+        // Both, the newer first, each with its own open file.
+        let all = open_local_db(d.path(), "daily").unwrap();
+        let names: Vec<String> = all.iter().map(|(l, _)| l.name()).collect();
+        assert_eq!(names, ["daily.cld", "daily.cvd"]);
+        assert_eq!(all[1].0.format(), DbFormat::Cvd);
+        // A tie keeps the .cvd first.
+        std::fs::write(d.path().join("daily.cvd"), header(REAL)).unwrap();
+        assert!(local_daily(d.path()).unwrap().file.ends_with("daily.cvd"));
     }
 
     #[test]
@@ -358,7 +415,7 @@ mod tests {
             local_daily(d.path()).is_err(),
             "a symlink is never followed"
         );
-        assert_eq!(read_header(&good).unwrap().version, 6);
+        assert_eq!(open_header(&good).unwrap().0.version, 6);
     }
 
     #[test]

@@ -11,6 +11,23 @@ const MAGIC: &[u8] = b"FreshClamData";
 const UUID_OFFSET: usize = 17;
 const UUID_LEN: usize = 37;
 const RETRY_AFTER_OFFSET: usize = 61;
+/// The longest cool-down believed, seconds from now: 48 h. libfreshclam sets `retry_after`
+/// to now + 24 h after a 403, and after a 429 to now + the CDN's Retry-After (4 h when it
+/// sends none): 48 h is twice the longest it sets itself. Anything further is a clock that
+/// was far ahead when freshclam wrote the file, a corrupted file or a planted one, and would
+/// otherwise silence every repair for as long as it says (up to the year 292 billion).
+pub(crate) const MAX_COOLDOWN_SECS: i64 = 48 * 3600;
+
+/// What freshclam.dat says about the CDN cool-down at a given time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cooldown {
+    /// No cool-down, or one that has ended.
+    None,
+    /// An active cool-down until this epoch second: freshclam will not contact the CDN.
+    Until(i64),
+    /// `retry_after` more than [`MAX_COOLDOWN_SECS`] ahead: not obeyed, worth an audit line.
+    Bogus(i64),
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FreshclamDat {
@@ -55,9 +72,26 @@ impl FreshclamDat {
         Self::parse(&b).map(Some)
     }
 
-    /// The end of an active cool-down, if `now` is before it.
+    /// The cool-down at `now`: none, active until a time, or bogus (too far ahead).
+    pub(crate) fn cooldown(&self, now: i64) -> Cooldown {
+        let t = self.retry_after;
+        if t <= now {
+            Cooldown::None
+        } else if t.saturating_sub(now) > MAX_COOLDOWN_SECS {
+            Cooldown::Bogus(t)
+        } else {
+            Cooldown::Until(t)
+        }
+    }
+
+    /// The end of an active cool-down, if `now` is before it. A bogus one (see
+    /// [`Self::cooldown`]) is `None`: not obeyed. Callers that must report it use `cooldown`.
+    #[cfg(test)]
     pub(crate) fn cooldown_until(&self, now: i64) -> Option<i64> {
-        (self.retry_after > now).then_some(self.retry_after)
+        match self.cooldown(now) {
+            Cooldown::Until(t) => Some(t),
+            Cooldown::None | Cooldown::Bogus(_) => None,
+        }
     }
 }
 
@@ -90,6 +124,25 @@ mod tests {
                 .cooldown_until(5),
             None
         );
+    }
+
+    #[test]
+    fn a_cooldown_more_than_48h_ahead_is_bogus_and_not_obeyed() {
+        let now = 1_800_000_000;
+        let at = |t: i64| FreshclamDat::parse(&encode("u", t)).unwrap();
+        assert_eq!(at(0).cooldown(now), Cooldown::None);
+        assert_eq!(at(now).cooldown(now), Cooldown::None);
+        assert_eq!(at(i64::MIN).cooldown(now), Cooldown::None);
+        assert_eq!(at(now + 1).cooldown(now), Cooldown::Until(now + 1));
+        let edge = now + MAX_COOLDOWN_SECS;
+        assert_eq!(at(edge).cooldown(now), Cooldown::Until(edge));
+        assert_eq!(at(edge).cooldown_until(now), Some(edge));
+        assert_eq!(at(edge + 1).cooldown(now), Cooldown::Bogus(edge + 1));
+        assert_eq!(at(edge + 1).cooldown_until(now), None, "not obeyed");
+        assert_eq!(at(i64::MAX).cooldown(now), Cooldown::Bogus(i64::MAX));
+        assert_eq!(at(i64::MAX).cooldown_until(now), None);
+        // A negative `now` (a clock before 1970) does not overflow either.
+        assert_eq!(at(i64::MAX).cooldown(-5), Cooldown::Bogus(i64::MAX));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! decide-under-lock step (take the lock → recover an interrupted repair → gather facts →
 //! decide → audit the decision).
 
+use crate::clamav::freshclam_dat::Cooldown;
 use crate::handler::config::Config;
 use crate::handler::decide::{Decision, Facts, Policy, Trigger, decide};
 use crate::handler::ladder::{self, Ctx};
@@ -93,6 +94,26 @@ impl Env<'_> {
         self.p.audit.event("decision", &fields);
     }
 
+    /// An active cool-down's end; a bogus one (more than 48 h away: freshclam.dat is the
+    /// clamav user's file) is audited and not obeyed.
+    pub(crate) fn cooldown_until(&self, now: i64) -> Option<i64> {
+        match self.p.db.cooldown(now) {
+            Cooldown::None => None,
+            Cooldown::Until(t) => Some(t),
+            Cooldown::Bogus(t) => {
+                self.p.audit.event(
+                    "freshclam-dat",
+                    &[
+                        ("result", &"bogus"),
+                        ("retry_after", &t),
+                        ("reason", &"cool-down more than 48 h away: not obeyed"),
+                    ],
+                );
+                None
+            }
+        }
+    }
+
     /// The decide-under-lock step. `Err` when the lock cannot be used at all (audited).
     pub(crate) fn decide(
         &self,
@@ -114,7 +135,7 @@ impl Env<'_> {
             now,
             running: lock.is_none(),
             last_finished: self.p.state.last().map(|r| r.finished),
-            cooldown_until: self.p.db.cooldown_until(now),
+            cooldown_until: self.cooldown_until(now),
         };
         let decision = decide(trigger, &facts, &self.policy());
         self.audit_decision(&decision, extra);

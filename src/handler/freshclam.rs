@@ -94,7 +94,6 @@ impl Freshclam for Real {
         }
     }
 
-
     fn run(
         &self,
         limit: Duration,

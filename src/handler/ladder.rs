@@ -15,7 +15,7 @@ use crate::handler::audit::Audit;
 use crate::handler::cause::{self, Cause};
 use crate::handler::dbfix::{self, DatabaseDir};
 use crate::handler::flight;
-use crate::handler::freshclam::{parse_version, Freshclam, exit_name};
+use crate::handler::freshclam::{Freshclam, exit_name, parse_version};
 use crate::handler::preflight;
 use crate::handler::scope::{Mismatch, Owner, Scope, resolve_owner};
 use crate::handler::service::{Mode, Prep, ServiceManager};

@@ -7,6 +7,7 @@
 //! [`crate::handler::audit`].
 
 use crate::check::plugin::CheckReport;
+use crate::clamav::freshclam_dat::Cooldown;
 use crate::handler::audit::Audit;
 use crate::handler::freshclam::Freshclam;
 use crate::handler::service::ServiceManager;
@@ -58,8 +59,8 @@ pub(crate) trait Spawner {
 
 /// What the handler reads of the database directory outside the ladder.
 pub(crate) trait Database {
-    /// The end of an active CDN cool-down recorded in freshclam.dat.
-    fn cooldown_until(&self, now: i64) -> Option<i64>;
+    /// The CDN cool-down recorded in freshclam.dat (one more than 48 h away is bogus).
+    fn cooldown(&self, now: i64) -> Cooldown;
     /// `(version, build time text, directory)` of the local daily.
     fn local_daily(&self) -> Result<(u32, String, String), String>;
 }

@@ -2,7 +2,7 @@
 //! monitor's command file, the detached worker, the built-in check. Built once in `main`.
 
 use crate::check::plugin::{self, CheckOptions, CheckReport};
-use crate::clamav::freshclam_dat::FreshclamDat;
+use crate::clamav::freshclam_dat::{Cooldown, FreshclamDat};
 use crate::handler::audit::Audit;
 use crate::handler::config::Config;
 use crate::handler::flight;
@@ -181,13 +181,14 @@ impl DatabaseDir<'_> {
 }
 
 impl Database for DatabaseDir<'_> {
-    fn cooldown_until(&self, now: i64) -> Option<i64> {
+    fn cooldown(&self, now: i64) -> Cooldown {
         match FreshclamDat::read(&self.dir()) {
-            Ok(dat) => dat?.cooldown_until(now),
+            Ok(Some(dat)) => dat.cooldown(now),
+            Ok(None) => Cooldown::None,
             Err(e) => {
                 self.audit
                     .event("freshclam-dat", &[("result", &format!("unreadable: {e}"))]);
-                None
+                Cooldown::None
             }
         }
     }

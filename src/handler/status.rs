@@ -1,6 +1,7 @@
 //! `status`: one screen of diagnosis. [`gather`] computes a [`Status`] value from the ports;
 //! its `Display` is what the admin reads.
 
+use crate::clamav::freshclam_dat::Cooldown;
 use crate::handler::flow::Env;
 use crate::nagios::ServiceState;
 use crate::text::printable;
@@ -97,9 +98,11 @@ pub(crate) fn gather(env: &Env, cfg_problem: Option<&str>) -> Status {
     }
     push(
         "cool-down",
-        env.p.db.cooldown_until(now).map_or("none".into(), |u| {
-            format!("until {u} ({} min from now)", (u - now + 59) / 60)
-        }),
+        match env.p.db.cooldown(now) {
+            Cooldown::None => "none".into(),
+            Cooldown::Until(u) => format!("until {u} ({} min from now)", (u - now + 59) / 60),
+            Cooldown::Bogus(u) => format!("BOGUS until {u} (more than 48 h away: not obeyed)"),
+        },
     );
     push(
         "last repair",

@@ -15,6 +15,7 @@ use super::service::{Mode, ServiceManager};
 use super::state::LastRepair;
 use super::{handle, heal, repair, status};
 use crate::check::plugin::CheckReport;
+use crate::clamav::freshclam_dat::Cooldown;
 use crate::handler::audit::Capture;
 use crate::nagios::{ServiceState, StateType};
 use crate::system::process::{Credentials, End};
@@ -116,8 +117,12 @@ struct FakeDb {
     cooldown: Cell<Option<i64>>,
 }
 impl Database for FakeDb {
-    fn cooldown_until(&self, now: i64) -> Option<i64> {
-        self.cooldown.get().filter(|u| *u > now)
+    fn cooldown(&self, now: i64) -> Cooldown {
+        match self.cooldown.get() {
+            Some(u) if u > now + 48 * 3600 => Cooldown::Bogus(u),
+            Some(u) if u > now => Cooldown::Until(u),
+            _ => Cooldown::None,
+        }
     }
     fn local_daily(&self) -> Result<(u32, String, String), String> {
         Ok((
@@ -144,7 +149,7 @@ fn report(state: ServiceState) -> CheckReport {
         local: None,
         published: Some(102),
         lag: Some(2),
-        cooldown_until: None,
+        cooldown: Cooldown::None,
     }
 }
 
@@ -366,6 +371,19 @@ fn an_active_cool_down_is_respected_unless_configured_otherwise() {
     w.handle(ServiceState::Critical, StateType::Hard, 1)
         .unwrap();
     assert_eq!(w.spawner.spawned.get(), 1);
+}
+
+#[test]
+fn a_bogus_cool_down_is_audited_and_not_obeyed() {
+    let w = World::new();
+    w.db.cooldown.set(Some(i64::MAX));
+    w.handle(ServiceState::Critical, StateType::Hard, 1)
+        .unwrap();
+    assert_eq!(w.spawner.spawned.get(), 1);
+    assert!(
+        w.audit
+            .contains("event=freshclam-dat result=bogus retry_after=9223372036854775807")
+    );
 }
 
 #[test]

@@ -98,7 +98,11 @@ impl Fixture {
         )
         .unwrap();
         fs::write(r("var/log/clamav/freshclam.log"), "").unwrap();
-        fs::write(r("var/lib/clamav/daily.cvd"), header(100)).unwrap();
+        fs::write(
+            r("var/lib/clamav/daily.cvd"),
+            super::cvd_sigs(100, now() - 3600, 100),
+        )
+        .unwrap();
         fs::write(r("fake/freshclam.mode"), "ok 101\n").unwrap();
         let f = r("fake");
         let db = r("var/lib/clamav");

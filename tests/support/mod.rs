@@ -8,10 +8,16 @@ pub mod fixture;
 use std::path::{Path, PathBuf};
 
 /// A 512-byte CVD header, space padded, as in a real daily.cvd, built at `stime` (both the
-/// text date and the epoch field say so).
+/// text date and the epoch field say so). Only the header: a file of just this is what the
+/// check calls "only a header".
 pub fn header(version: u32, stime: i64) -> Vec<u8> {
+    header_with(version, stime, SIGS, "0123456789abcdef0123456789abcdef")
+}
+
+/// A header claiming `sigs` signatures and `md5` (field 6).
+pub fn header_with(version: u32, stime: i64, sigs: u64, md5: &str) -> Vec<u8> {
     let mut h = format!(
-        "ClamAV-VDB:{}:{version}:2076543:90:0123456789abcdef0123456789abcdef:sig:builder:{stime}",
+        "ClamAV-VDB:{}:{version}:{sigs}:90:{md5}:sig:builder:{stime}",
         cvd_date(stime)
     )
     .into_bytes();
@@ -19,9 +25,91 @@ pub fn header(version: u32, stime: i64) -> Vec<u8> {
     h
 }
 
-/// Writes a daily.cvd with `version` built at `stime` into `dir`.
+/// The signature count the builders' headers claim, a real daily's.
+pub const SIGS: u64 = 2076543;
+
+/// Writes a daily.cvd with `version` built at `stime` into `dir`: a whole file, as
+/// [`cvd`] builds it, that the check accepts.
 pub fn write_daily(dir: &Path, version: u32, stime: i64) {
-    std::fs::write(dir.join("daily.cvd"), header(version, stime)).unwrap();
+    std::fs::write(dir.join("daily.cvd"), cvd(version, stime)).unwrap();
+}
+
+/// A daily.cvd of `version` built at `stime` claiming [`SIGS`] signatures: header, then a
+/// body big enough for them (the check wants 1 byte per 16 signatures) whose MD5 the header
+/// carries. The body is gzip's magic and pseudo-random bytes, not a real tar.gz: the check
+/// does not unpack it.
+pub fn cvd(version: u32, stime: i64) -> Vec<u8> {
+    cvd_sigs(version, stime, SIGS)
+}
+
+/// [`cvd`] claiming `sigs` signatures.
+pub fn cvd_sigs(version: u32, stime: i64, sigs: u64) -> Vec<u8> {
+    cvd_with_body(
+        version,
+        stime,
+        sigs,
+        &body(sigs.div_ceil(16) as usize + 4096),
+    )
+}
+
+/// A .cvd of this header around `body`, with the body's real MD5 in the header.
+pub fn cvd_with_body(version: u32, stime: i64, sigs: u64, body: &[u8]) -> Vec<u8> {
+    let mut f = header_with(version, stime, sigs, &md5_hex(body));
+    f.extend_from_slice(body);
+    f
+}
+
+/// A daily.cld as freshclam builds it from incremental updates: the header (whose MD5 field
+/// is the published .cvd's, not this file's), then a plain tar in ClamAV's own layout
+/// (COPYING first, then daily.info and the signature files), sized for [`SIGS`].
+pub fn cld(version: u32, stime: i64) -> Vec<u8> {
+    let mut f = header_with(version, stime, SIGS, "fedcba9876543210fedcba9876543210");
+    f.extend(tar_member("COPYING", b"AS IS\n"));
+    f.extend(tar_member("daily.info", b"ClamAV-VDB:...\n"));
+    let hdb: Vec<u8> = body(SIGS as usize / 4)
+        .iter()
+        .map(|b| b"0123456789abcdef"[usize::from(b & 15)])
+        .collect();
+    f.extend(tar_member("daily.hdb", &hdb));
+    f
+}
+
+/// One tar member as ClamAV's tar writer makes it: name, octal size and checksum, data
+/// padded to 512 bytes with NULs.
+pub fn tar_member(name: &str, data: &[u8]) -> Vec<u8> {
+    let mut h = vec![0u8; 512];
+    h[..name.len()].copy_from_slice(name.as_bytes());
+    let size = format!("{:o}", data.len());
+    h[124..124 + size.len()].copy_from_slice(size.as_bytes());
+    let sum: u32 = h.iter().map(|b| u32::from(*b)).sum::<u32>() + 256;
+    h[148..154].copy_from_slice(format!("{sum:06o}").as_bytes());
+    h.extend_from_slice(data);
+    h.resize(h.len().div_ceil(512) * 512, 0);
+    h
+}
+
+/// `len` bytes starting with gzip's magic, the rest pseudo-random (xorshift).
+pub fn body(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut v: Vec<u8> = (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    v[..len.min(4)].copy_from_slice(&[0x1f, 0x8b, 8, 0][..len.min(4)]);
+    v
+}
+
+/// Lowercase hex MD5, as in a CVD header and `md5sum`.
+pub fn md5_hex(bytes: &[u8]) -> String {
+    use md5::Digest;
+    md5::Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's algorithm).
@@ -105,16 +193,17 @@ pub fn check(args: &[&str]) -> (i32, String) {
     (out.status.code().expect("killed by a signal"), stdout)
 }
 
-/// Runs the check on `dir` against `server`, with no freshclam.conf.
+/// Runs the check on `dir` against `server`, with no freshclam.conf and no usable
+/// verification cache (`--cache-dir` a directory that does not exist) unless `extra` names
+/// one: a test's result never depends on the machine's /var/cache.
 pub fn check_dir(dir: &Path, server: &dns::DnsServer, extra: &[&str]) -> (i32, String) {
     let conf = dir.join("no-such-freshclam.conf");
-    let mut args = vec![
-        "-f",
-        conf.to_str().unwrap(),
-        "-d",
-        dir.to_str().unwrap(),
-        "-s",
-    ];
+    let no_cache = dir.join("no-such-cache-dir");
+    let mut args = vec!["-f", conf.to_str().unwrap(), "-d", dir.to_str().unwrap()];
+    if !extra.contains(&"--cache-dir") {
+        args.extend(["--cache-dir", no_cache.to_str().unwrap()]);
+    }
+    args.push("-s");
     let s = server.arg();
     args.push(&s);
     args.extend_from_slice(extra);
