@@ -151,6 +151,9 @@ check "sudoers drop-in name has no '.' (sudo skips such files in sudoers.d)" \
 	sh -c "ls '$R/etc/sudoers.d' | grep -v '\\.' | grep -qx clamav-freshen"
 check "binaries are ELF executables" \
 	sh -c "head -c4 '$R/usr/sbin/clamav-freshen' | grep -q ELF && head -c4 '$R/usr/lib/nagios/plugins/check_clamav_freshness' | grep -q ELF"
+# The test re-rooting exists only in builds with the test-root feature (never cargo deb's).
+check "the shipped handler carries no test hook (no CLAMAV_FRESHEN_TEST_ROOT in /usr/sbin/clamav-freshen)" \
+	sh -c "! grep -aq CLAMAV_FRESHEN_TEST_ROOT '$R/usr/sbin/clamav-freshen'"
 
 # --- control ---------------------------------------------------------------------------------
 field() { sed -n "s/^$1: //p" "$C/control"; }
