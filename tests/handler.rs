@@ -457,7 +457,7 @@ fn fifos_planted_in_the_database_directory_never_block_the_repair() {
 #[test]
 fn ownership_fix_never_follows_links() {
     if !nix::unistd::geteuid().is_root() {
-        eprintln!("SKIP ownership_fix_never_follows_links: chown needs root");
+        eprintln!("SKIP: ownership_fix_never_follows_links: chown needs root");
         return;
     }
     // DatabaseOwner: a real unprivileged user, so root-owned files need fixing; root's
@@ -749,7 +749,7 @@ fn config_not_owned_or_writable_refused() {
         let err = refused(&fx, &["repair".as_ref()]);
         assert!(err.contains("owned by uid 65534"), "{err}");
     } else {
-        eprintln!("SKIP config ownership part: needs root to chown");
+        eprintln!("note: the config ownership part of this test needs root to chown; not run");
     }
     assert!(fx.logged("event=config result=refused"));
     assert_eq!(fx.runs(), 0);
@@ -906,7 +906,7 @@ const PERL_LOCK: &str = r#"use Fcntl; open(my $f, ">>", $ENV{LOG}) or die; my $s
 fn stray_freshclam_holding_log_lock_is_killed_others_are_not() {
     if !std::path::Path::new("/usr/bin/perl").exists() {
         eprintln!(
-            "SKIP stray_freshclam_holding_log_lock_is_killed_others_are_not: no /usr/bin/perl"
+            "SKIP: stray_freshclam_holding_log_lock_is_killed_others_are_not: no /usr/bin/perl"
         );
         return;
     }
@@ -1469,7 +1469,7 @@ fn database_directory_with_too_many_entries_refused_with_one_audit_line() {
 #[test]
 fn only_root_owned_files_with_clamav_names_are_chowned() {
     if !nix::unistd::geteuid().is_root() {
-        eprintln!("SKIP only_root_owned_files_with_clamav_names_are_chowned: chown needs root");
+        eprintln!("SKIP: only_root_owned_files_with_clamav_names_are_chowned: chown needs root");
         return;
     }
     use std::os::unix::fs::MetadataExt;

@@ -6,10 +6,8 @@
 //! refused: a typo must not silently fall back to a default.
 
 use crate::clamav::freshclam_conf::{DEFAULT_DATABASE_DIRECTORY, DEFAULT_DATABASE_OWNER};
-use nix::fcntl::OFlag;
-use nix::sys::stat::Mode;
+use crate::system::secure_open::{self, OpenError, Rules};
 use serde::Deserialize;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -79,6 +77,9 @@ impl Default for Config {
     }
 }
 
+/// Longest configuration file read (the shipped one is 6 KiB).
+const MAX_LEN: u64 = 1 << 20;
+
 /// Longest duration any key may set: one year.
 pub(crate) const MAX_SECS: u64 = 366 * 86400;
 /// Longest `start_verify_secs`: it delays every daemon start.
@@ -86,20 +87,10 @@ pub(crate) const MAX_START_VERIFY_SECS: u64 = 300;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ConfigError {
-    #[error("cannot open {path}: {source}")]
-    Open { path: PathBuf, source: nix::Error },
-    #[error("{path} is not a regular file")]
-    NotRegular { path: PathBuf },
-    #[error("{path} is owned by uid {uid}, must be owned by uid {want}")]
-    Owner { path: PathBuf, uid: u32, want: u32 },
-    #[error("{path} is writable by group or others (mode {mode:o})")]
-    Writable { path: PathBuf, mode: u32 },
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}: {reason}")]
+    /// Missing is fine (defaults); anything else the secure open refused is not.
+    #[error("{0}")]
+    Open(OpenError),
+    #[error("{path}: {reason}", path = path.display())]
     Invalid { path: PathBuf, reason: String },
 }
 
@@ -114,48 +105,16 @@ pub(crate) enum Source {
 impl Config {
     /// Loads `path`, requiring it to be owned by `owner_uid`. A missing file gives defaults.
     pub(crate) fn load(path: &Path, owner_uid: u32) -> Result<(Config, Source), ConfigError> {
-        let fd = match nix::fcntl::open(
-            path,
-            OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NONBLOCK,
-            Mode::empty(),
-        ) {
-            Ok(fd) => fd,
-            Err(nix::errno::Errno::ENOENT) => return Ok((Config::default(), Source::Defaults)),
-            Err(source) => {
-                return Err(ConfigError::Open {
-                    path: path.into(),
-                    source,
-                });
-            }
+        // Root's file: no symlink, a regular file of `owner_uid`, closed to others, bounded.
+        let bytes = match secure_open::read(path, &Rules::own_file(owner_uid), MAX_LEN) {
+            Ok(b) => b,
+            Err(e) if e.is_not_found() => return Ok((Config::default(), Source::Defaults)),
+            Err(e) => return Err(ConfigError::Open(e)),
         };
-        let st = nix::sys::stat::fstat(&fd).map_err(|source| ConfigError::Open {
+        let text = String::from_utf8(bytes).map_err(|_| ConfigError::Invalid {
             path: path.into(),
-            source,
+            reason: "not UTF-8".into(),
         })?;
-        if st.st_mode & nix::libc::S_IFMT != nix::libc::S_IFREG {
-            return Err(ConfigError::NotRegular { path: path.into() });
-        }
-        if st.st_uid != owner_uid {
-            return Err(ConfigError::Owner {
-                path: path.into(),
-                uid: st.st_uid,
-                want: owner_uid,
-            });
-        }
-        if st.st_mode & 0o022 != 0 {
-            return Err(ConfigError::Writable {
-                path: path.into(),
-                mode: st.st_mode & 0o7777,
-            });
-        }
-        let mut text = String::new();
-        std::fs::File::from(fd)
-            .take(1 << 20)
-            .read_to_string(&mut text)
-            .map_err(|source| ConfigError::Read {
-                path: path.into(),
-                source,
-            })?;
         let cfg = Self::parse(&text).map_err(|reason| ConfigError::Invalid {
             path: path.into(),
             reason,
@@ -452,12 +411,12 @@ mod tests {
         assert_eq!(Config::load(&p, me).unwrap().0.soft_attempt, 2);
         assert!(matches!(
             Config::load(&p, me + 1),
-            Err(ConfigError::Owner { .. })
+            Err(ConfigError::Open(OpenError::Owner { .. }))
         ));
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o664)).unwrap();
         assert!(matches!(
             Config::load(&p, me),
-            Err(ConfigError::Writable { .. })
+            Err(ConfigError::Open(OpenError::Writable { .. }))
         ));
         let l = d.path().join("link.toml");
         std::os::unix::fs::symlink(&p, &l).unwrap();

@@ -600,7 +600,7 @@ mod tests {
     #[test]
     fn ownership_fix_only_root_owned_clamav_files() {
         if !nix::unistd::geteuid().is_root() {
-            eprintln!("SKIP ownership_fix_only_root_owned_clamav_files: needs root for chown");
+            eprintln!("SKIP: ownership_fix_only_root_owned_clamav_files: needs root for chown");
             return;
         }
         let (d, db) = db();

@@ -1520,7 +1520,7 @@ mod tests {
     #[test]
     fn freshclam_runs_as_the_owner() {
         if !nix::unistd::geteuid().is_root() {
-            eprintln!("SKIP freshclam_runs_as_the_owner: needs root");
+            eprintln!("SKIP: freshclam_runs_as_the_owner: needs root");
             return;
         }
         let mut e = env();

@@ -237,7 +237,7 @@ mod tests {
     #[test]
     fn run_as_drops_every_id_and_group() {
         if !nix::unistd::geteuid().is_root() {
-            eprintln!("SKIP run_as_drops_every_id_and_group: needs root");
+            eprintln!("SKIP: run_as_drops_every_id_and_group: needs root");
             return;
         }
         let mut c = sh(
