@@ -1,6 +1,7 @@
 //! The local heal timer as `status` shows it: `clamav-freshen-heal.timer` under systemd
 //! (asked of `systemctl show`, bounded), else the cron entry that stands in for it.
 
+use crate::clamav::cvd::days_from_civil;
 use crate::handler::paths::{HEAL_TIMER, Paths};
 use crate::handler::ports::{HealSchedule, HealTimer};
 use crate::system::process::{End, clean, run_lines};
@@ -39,7 +40,9 @@ impl HealTimer for System {
             return HealSchedule::Unknown("systemctl not found".into());
         };
         let mut cmd = clean(sc);
-        cmd.args([
+        // Dates in UTC whatever /etc/localtime says: systemd before 257 prints these two
+        // properties as dates even with --timestamp=unix.
+        cmd.env("TZ", "UTC").args([
             "--no-ask-password",
             "--timestamp=unix",
             "show",
@@ -67,9 +70,9 @@ impl HealTimer for System {
     }
 }
 
-/// `Key=Value` lines of `systemctl --timestamp=unix show -p ...`. Timestamps are `@SECONDS`
-/// (empty or `n/a` when none); a systemd that ignores the option prints microseconds or a
-/// date, which is taken as raw microseconds or else as unknown.
+/// `Key=Value` lines of `TZ=UTC systemctl --timestamp=unix show -p ...`. Timestamps are
+/// `@SECONDS` (systemd 257), `Wed 2026-12-02 01:10:32 UTC` (252 ignores the option for
+/// `show`), empty or `n/a` when none; anything else is unknown.
 pub(crate) fn parse_show(text: &str) -> HealSchedule {
     let get = |k: &str| {
         text.lines()
@@ -79,10 +82,9 @@ pub(crate) fn parse_show(text: &str) -> HealSchedule {
     };
     let time = |k: &str| {
         let v = get(k);
-        if let Some(s) = v.strip_prefix('@') {
-            s.parse::<i64>().ok()
-        } else {
-            v.parse::<i64>().ok().map(|us| us / 1_000_000)
+        match v.strip_prefix('@') {
+            Some(s) => s.parse::<i64>().ok(),
+            None => utc_date(v),
         }
         .filter(|t| *t > 0)
     };
@@ -96,6 +98,27 @@ pub(crate) fn parse_show(text: &str) -> HealSchedule {
         next: time("NextElapseUSecRealtime"),
         last: time("LastTriggerUSec"),
     }
+}
+
+/// `Wed 2026-12-02 01:10:32 UTC` (the weekday is not checked) → epoch seconds.
+fn utc_date(v: &str) -> Option<i64> {
+    let mut it = v.split_whitespace();
+    let (_weekday, date, time) = (it.next()?, it.next()?, it.next()?);
+    if it.next()? != "UTC" || it.next().is_some() {
+        return None;
+    }
+    let num = |s: &str| s.parse::<i64>().ok();
+    let d: Vec<i64> = date.split('-').map(num).collect::<Option<_>>()?;
+    let t: Vec<i64> = time.split(':').map(num).collect::<Option<_>>()?;
+    let ([y, mo, da], [h, mi, se]) = (d.as_slice(), t.as_slice()) else {
+        return None;
+    };
+    let valid = (1..=12).contains(mo)
+        && (1..=31).contains(da)
+        && (0..24).contains(h)
+        && (0..60).contains(mi)
+        && (0..=60).contains(se);
+    valid.then(|| days_from_civil(*y, *mo, *da) * 86400 + h * 3600 + mi * 60 + se)
 }
 
 #[cfg(test)]
@@ -125,12 +148,25 @@ mod tests {
             s,
             HealSchedule::Timer { next: None, last: None, ref active_state, .. } if active_state == "inactive"
         ));
-        let s =
-            parse_show("NextElapseUSecRealtime=1796170200000000\nLastTriggerUSec=Tue 2026-12-01\n");
+        // systemd 252: dates, in UTC since we set TZ; other zones, garbage: unknown.
+        let s = parse_show(
+            "NextElapseUSecRealtime=Wed 2026-12-02 01:10:32 UTC\nLastTriggerUSec=Tue 2026-12-01 23:59:59 UTC\n",
+        );
         assert!(matches!(
             s,
-            HealSchedule::Timer { next: Some(1_796_170_200), last: None, ref unit_file_state, .. } if unit_file_state == "unknown"
+            HealSchedule::Timer { next: Some(1_796_173_832), last: Some(1_796_169_599), ref unit_file_state, .. } if unit_file_state == "unknown"
         ));
+        for bad in [
+            "Wed 2026-12-02 01:10:32 CET",
+            "Wed 2026-12-02 01:10 UTC",
+            "Wed 2026-13-02 01:10:32 UTC",
+            "Wed 2026-12-02 01:10:32 UTC x",
+            "1796170200000000",
+            "@x",
+        ] {
+            let s = parse_show(&format!("NextElapseUSecRealtime={bad}\n"));
+            assert!(matches!(s, HealSchedule::Timer { next: None, .. }), "{bad}");
+        }
     }
 
     #[test]
