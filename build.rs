@@ -63,7 +63,15 @@ fn main() -> io::Result<()> {
                 ),
                 (
                     "/var/lib/clamav-freshen/",
-                    "state (rate limit, last repair)",
+                    "state (last repair, consecutive failures: rate limit and backoff)",
+                ),
+                (
+                    "/usr/lib/systemd/system/clamav-freshen-heal.timer",
+                    "runs heal every 30 minutes (systemctl edit to change, disable to stop)",
+                ),
+                (
+                    "/etc/cron.d/clamav-freshen",
+                    "the same where systemd is not PID 1",
                 ),
                 ("/run/clamav-freshen/", "repair lock"),
             ],

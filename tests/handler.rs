@@ -1177,24 +1177,49 @@ fn heal_ok_when_current_does_nothing() {
 }
 
 #[test]
-fn heal_stale_starts_repair_and_returns_check_code() {
+fn heal_stale_repairs_and_answers_with_the_database_after_the_repair() {
     let fx = Fixture::with_published(105);
+    let out = fx.cmd().arg("heal").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The quick repair (daily 100 -> 101) ended within heal_wait_secs: heal checked again,
+    // and 101 is still 4 behind 105.
+    assert_eq!(out.status.code(), Some(2), "lag 4 is CRITICAL: {text}");
+    assert!(text.starts_with("CLAMAV CRITICAL - daily 101 "), "{text}");
+    assert!(text.contains("; repair outcome updated after "), "{text}");
+    assert!(text.contains("(was CRITICAL) | "), "{text}");
+    assert_eq!(text.lines().count(), 1);
+    assert_eq!(fx.daily(), 101, "answered after the repair");
+    assert!(fx.logged("event=check state=CRITICAL"));
+    assert!(fx.logged("when=after-repair"));
+    fx.wait_repairs(1);
+    assert!(fx.daemon_active());
+    // Rate limited the second time, with the backoff's state in the decision.
+    let out = fx.cmd().arg("heal").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no repair: rate limit"));
+    assert!(fx.logged("failures=0 next_allowed="));
+}
+
+#[test]
+fn heal_answers_in_time_while_a_long_repair_goes_on() {
+    let fx = Fixture::with_published(105);
+    let cfg = fx.p("etc/clamav-freshen/clamav-freshen.toml");
+    let mut text = fs::read_to_string(&cfg).unwrap();
+    text.push_str("heal_wait_secs = 1\n");
+    fs::write(&cfg, text).unwrap();
+    fx.mode("hang");
     let t = Instant::now();
     let out = fx.cmd().arg("heal").output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(2), "lag 5 is CRITICAL: {text}");
-    assert!(text.starts_with("CLAMAV CRITICAL - "), "{text}");
-    assert!(text.contains("repair started (check CRITICAL)"), "{text}");
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert_eq!(out.status.code(), Some(2), "{text}");
     assert!(
-        t.elapsed() < Duration::from_secs(3),
-        "heal must not wait for the repair"
+        text.contains("repair started (check CRITICAL), still running after 1s | "),
+        "{text}"
     );
+    // The worker goes on detached (freshclam's 3 s limit ends it), then the daemon runs.
     fx.wait_repairs(1);
-    assert_eq!(fx.daily(), 101);
+    assert!(fx.logged("event=repair-end outcome=\"failed"));
     assert!(fx.daemon_active());
-    // Rate limited the second time.
-    let out = fx.cmd().arg("heal").output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("no repair: rate limit"));
 }
 
 #[test]

@@ -39,8 +39,10 @@ pub(crate) enum Command {
         #[arg(value_name = "ATTEMPT")]
         attempt: String,
     },
-    /// Check the signatures locally and start a repair when they are stale (NRPE command).
-    /// Prints one status line and exits with the check's exit code.
+    /// Check the signatures locally and start a repair when they are stale (the NRPE command;
+    /// also what clamav-freshen-heal.timer runs every 30 minutes). Waits up to
+    /// heal_wait_secs for that repair, then prints one status line: the check of the
+    /// database after a quick repair, else the first check. Exits with that check's code.
     Heal,
     /// Repair now, bypassing the rate limit (still one repair at a time).
     Repair {

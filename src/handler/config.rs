@@ -45,6 +45,8 @@ pub(crate) struct Config {
     pub(crate) warning_lag: u32,
     pub(crate) critical_lag: u32,
     pub(crate) max_age_hours: u64,
+    pub(crate) backoff_max_secs: u64,
+    pub(crate) heal_wait_secs: u64,
 }
 
 impl Default for Config {
@@ -73,6 +75,8 @@ impl Default for Config {
             warning_lag: 1,
             critical_lag: 2,
             max_age_hours: 48,
+            backoff_max_secs: 6 * 3600,
+            heal_wait_secs: 7,
         }
     }
 }
@@ -84,6 +88,8 @@ const MAX_LEN: u64 = 1 << 20;
 pub(crate) const MAX_SECS: u64 = 366 * 86400;
 /// Longest `start_verify_secs`: it delays every daemon start.
 pub(crate) const MAX_START_VERIFY_SECS: u64 = 300;
+/// Longest `heal` may wait for its repair before answering.
+pub(crate) const MAX_HEAL_WAIT_SECS: u64 = 300;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ConfigError {
@@ -187,6 +193,14 @@ impl Config {
         }
         self.facility()?;
         self.dns_server()?;
+        if self.backoff_max_secs > MAX_SECS {
+            return Err("backoff_max_secs must not exceed one year".into());
+        }
+        if self.heal_wait_secs > MAX_HEAL_WAIT_SECS {
+            return Err(format!(
+                "heal_wait_secs must not exceed {MAX_HEAL_WAIT_SECS} (an NRPE answer waits for it)"
+            ));
+        }
         Ok(())
     }
 
@@ -324,7 +338,7 @@ mod tests {
             },
             Config::default()
         );
-        assert_eq!(all.len(), 23);
+        assert_eq!(all.len(), 25);
     }
 
     #[test]
@@ -342,6 +356,9 @@ mod tests {
             assert!(e.contains("must not exceed one year"), "{bad}: {e}");
         }
         assert!(Config::parse("rate_limit_secs = 86400\nmax_age_hours = 8760\n").is_ok());
+        assert!(Config::parse("backoff_max_secs = 40000000\n").is_err());
+        assert!(Config::parse("heal_wait_secs = 301\n").is_err());
+        assert!(Config::parse("heal_wait_secs = 0\nbackoff_max_secs = 0\n").is_ok());
     }
 
     #[test]

@@ -4,10 +4,11 @@
 
 use crate::clamav::freshclam_dat::Cooldown;
 use crate::handler::config::Config;
-use crate::handler::decide::{Decision, Facts, Policy, Trigger, decide};
+use crate::handler::decide::{Decision, Facts, Policy, Trigger, allowed_from, decide};
 use crate::handler::ladder::{self, Ctx};
 use crate::handler::paths::Paths;
 use crate::handler::ports::{Held, Ports};
+use crate::handler::when;
 use std::time::Duration;
 
 pub(crate) struct Env<'a> {
@@ -28,6 +29,7 @@ impl Env<'_> {
             soft_attempt: self.cfg.soft_attempt,
             rate_limit_secs: self.cfg.rate_limit_secs,
             respect_cooldown: self.cfg.respect_cooldown,
+            backoff_max_secs: self.cfg.backoff_max_secs,
         }
     }
 
@@ -131,14 +133,23 @@ impl Env<'_> {
             self.recover_if_needed(Some(l.as_ref()));
         }
         let now = self.p.clock.now();
+        let last = self.p.state.last();
         let facts = Facts {
             now,
             running: lock.is_none(),
-            last_finished: self.p.state.last().map(|r| r.finished),
+            last_finished: last.as_ref().map(|r| r.finished),
+            failures: last.as_ref().map_or(0, |r| r.failures),
             cooldown_until: self.cooldown_until(now),
         };
-        let decision = decide(trigger, &facts, &self.policy());
-        self.audit_decision(&decision, extra);
+        let policy = self.policy();
+        let decision = decide(trigger, &facts, &policy);
+        // The backoff's state at every decision: how many failures, when the next repair
+        // may start.
+        let next = when::stamp(allowed_from(&facts, &policy));
+        let mut fields: Vec<(&str, &dyn std::fmt::Display)> = extra.to_vec();
+        fields.push(("failures", &facts.failures));
+        fields.push(("next_allowed", &next));
+        self.audit_decision(&decision, &fields);
         Ok(Decided { decision, lock })
     }
 }

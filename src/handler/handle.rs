@@ -20,5 +20,8 @@ pub(crate) fn parse(state: &str, state_type: &str, attempt: &str) -> Result<Trig
 
 /// Returns the line to print; exit 0 whatever was decided.
 pub(crate) fn handle(env: &Env, trigger: Trigger) -> Result<String, HandlerError> {
-    Ok(format!("clamav-freshen: {}", start_repair(env, trigger)?))
+    Ok(format!(
+        "clamav-freshen: {}",
+        start_repair(env, trigger)?.summary
+    ))
 }

@@ -27,6 +27,8 @@ pub(crate) mod service;
 pub(crate) mod start;
 pub(crate) mod state;
 pub(crate) mod status;
+pub(crate) mod timer;
+pub(crate) mod when;
 pub(crate) mod worker;
 
 #[cfg(test)]
@@ -175,6 +177,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         audit: &audit,
     };
     let checker = BuiltinCheck::new(&paths, &cfg);
+    let heal_timer = timer::System::new(&paths);
     let env = Env {
         p: Ports {
             audit: &audit,
@@ -187,6 +190,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             spawner: &spawner,
             db: &db,
             checker: &checker,
+            timer: &heal_timer,
             stop: &system::stop_requested,
         },
         cfg: &cfg,

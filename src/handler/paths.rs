@@ -15,6 +15,8 @@ pub(crate) const TEST_ROOT_ENV: &str = "CLAMAV_FRESHEN_TEST_ROOT";
 /// Where the handler itself is installed; what the worker is started from in production.
 pub(crate) const SELF_EXE: &str = defaults::SELF_EXE;
 pub(crate) const UNIT: &str = "clamav-freshclam.service";
+/// Our own timer that runs `heal` without a monitor (systemd).
+pub(crate) const HEAL_TIMER: &str = "clamav-freshen-heal.timer";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Paths {
@@ -36,6 +38,8 @@ pub(crate) struct Paths {
     pub(crate) systemd_run: PathBuf,
     pub(crate) init_script: PathBuf,
     pub(crate) cron_file: PathBuf,
+    /// Our cron entry that runs `heal` where systemd is not PID 1.
+    pub(crate) heal_cron: PathBuf,
     pub(crate) dev_null: PathBuf,
     /// The program the detached worker is started from.
     pub(crate) self_exe: PathBuf,
@@ -75,6 +79,7 @@ impl Paths {
             systemd_run: p("/usr/bin/systemd-run"),
             init_script: p("/etc/init.d/clamav-freshclam"),
             cron_file: p("/etc/cron.d/clamav-freshclam"),
+            heal_cron: p("/etc/cron.d/clamav-freshen"),
             // /dev/null stays real: re-rooting it would gain nothing and break redirection.
             dev_null: PathBuf::from("/dev/null"),
             self_exe,

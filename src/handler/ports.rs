@@ -13,6 +13,7 @@ use crate::handler::freshclam::Freshclam;
 use crate::handler::service::ServiceManager;
 use crate::handler::state::LastRepair;
 use std::os::fd::RawFd;
+use std::time::Duration;
 
 /// Wall-clock seconds since the epoch.
 pub(crate) trait Clock {
@@ -36,6 +37,9 @@ pub(crate) trait RepairLock {
     fn try_acquire(&self) -> std::io::Result<Option<Box<dyn Held>>>;
     /// The pid of the running repair, when it recorded one and lives.
     fn holder_pid(&self) -> Option<i32>;
+    /// Polls until nobody holds the lock (true) or `limit` has passed (false): `heal`
+    /// waiting for the repair it started.
+    fn wait_idle(&self, limit: Duration) -> bool;
     /// The "daemon stopped" marker of an interrupted repair is present.
     fn marker_present(&self) -> bool;
 }
@@ -70,6 +74,31 @@ pub(crate) trait Checker {
     fn check(&self, now: i64) -> Result<CheckReport, String>;
 }
 
+/// What drives `heal` on this machine without a monitor, for `status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HealSchedule {
+    /// clamav-freshen-heal.timer under systemd: `systemctl show` of it.
+    Timer {
+        /// UnitFileState: enabled, disabled, masked, ...
+        unit_file_state: String,
+        /// ActiveState: active (waiting), inactive, ...
+        active_state: String,
+        /// NextElapseUSecRealtime, epoch seconds.
+        next: Option<i64>,
+        /// LastTriggerUSec, epoch seconds.
+        last: Option<i64>,
+    },
+    /// No systemd: the cron entry, and whether it is there.
+    Cron { path: String, present: bool },
+    /// The service manager could not say.
+    Unknown(String),
+}
+
+/// The local heal timer (or its cron stand-in).
+pub(crate) trait HealTimer {
+    fn schedule(&self) -> HealSchedule;
+}
+
 /// Everything a subcommand may touch.
 pub(crate) struct Ports<'a> {
     pub(crate) audit: &'a dyn Audit,
@@ -82,6 +111,7 @@ pub(crate) struct Ports<'a> {
     pub(crate) spawner: &'a dyn Spawner,
     pub(crate) db: &'a dyn Database,
     pub(crate) checker: &'a dyn Checker,
+    pub(crate) timer: &'a dyn HealTimer,
     /// A stop signal the process received, if any.
     pub(crate) stop: &'a dyn Fn() -> Option<i32>,
 }

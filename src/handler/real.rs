@@ -61,6 +61,20 @@ impl RepairLock for LockFile<'_> {
     fn holder_pid(&self) -> Option<i32> {
         flight::holder_pid(&self.0.lock)
     }
+    fn wait_idle(&self, limit: Duration) -> bool {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            // Taken and released at once: a free lock means the repair is over.
+            if matches!(self.try_acquire(), Ok(Some(_))) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            std::thread::sleep(left.min(Duration::from_millis(100)));
+        }
+    }
     fn marker_present(&self) -> bool {
         flight::marker_present(&self.0.marker)
     }

@@ -15,7 +15,7 @@ pub(crate) struct Outcome {
 }
 
 pub(crate) fn repair(env: &Env) -> Result<Outcome, HandlerError> {
-    let summary = start_repair(env, Trigger::Admin)?;
+    let summary = start_repair(env, Trigger::Admin)?.summary;
     Ok(Outcome {
         lines: vec![format!("clamav-freshen: {summary}")],
         code: 0,

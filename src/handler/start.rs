@@ -4,27 +4,43 @@ use crate::handler::decide::{Decision, Trigger};
 use crate::handler::error::HandlerError;
 use crate::handler::flow::Env;
 
-/// Decides and, when repairing, spawns the worker. `Ok` carries the one-line summary
-/// (`repair started (...)` or `no repair: ...`).
-pub(crate) fn start_repair(env: &Env, trigger: Trigger) -> Result<String, HandlerError> {
+/// What [`start_repair`] did, with its one-line summary (`repair started (...)` or
+/// `no repair: ...`).
+pub(crate) struct Started {
+    pub(crate) summary: String,
+    /// A worker was spawned; the clock's time when it was.
+    pub(crate) at: Option<i64>,
+}
+
+/// Decides and, when repairing, spawns the worker.
+pub(crate) fn start_repair(env: &Env, trigger: Trigger) -> Result<Started, HandlerError> {
     let decided = env.decide(trigger, &[]).map_err(HandlerError::CannotAct)?;
     match (&decided.decision, decided.lock) {
-        (Decision::Repair { reason }, Some(lock)) => match env.p.spawner.spawn_worker(&*lock) {
-            Ok(pid) => {
-                env.p
-                    .audit
-                    .event("spawn", &[("result", &"ok"), ("pid", &pid)]);
-                Ok(format!("repair started ({reason})"))
+        (Decision::Repair { reason }, Some(lock)) => {
+            let at = env.p.clock.now();
+            match env.p.spawner.spawn_worker(&*lock) {
+                Ok(pid) => {
+                    env.p
+                        .audit
+                        .event("spawn", &[("result", &"ok"), ("pid", &pid)]);
+                    Ok(Started {
+                        summary: format!("repair started ({reason})"),
+                        at: Some(at),
+                    })
+                }
+                Err(e) => {
+                    env.p
+                        .audit
+                        .event("spawn", &[("result", &format!("error: {e}"))]);
+                    Err(HandlerError::CannotAct(format!(
+                        "cannot start the repair worker: {e}"
+                    )))
+                }
             }
-            Err(e) => {
-                env.p
-                    .audit
-                    .event("spawn", &[("result", &format!("error: {e}"))]);
-                Err(HandlerError::CannotAct(format!(
-                    "cannot start the repair worker: {e}"
-                )))
-            }
-        },
-        (d, _) => Ok(format!("no repair: {}", d.reason())),
+        }
+        (d, _) => Ok(Started {
+            summary: format!("no repair: {}", d.reason()),
+            at: None,
+        }),
     }
 }

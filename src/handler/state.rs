@@ -1,4 +1,11 @@
-//! Last-repair record under /var/lib/clamav-freshen: drives the rate limit and `status`.
+//! Last-repair record under /var/lib/clamav-freshen: drives the rate limit, the backoff and
+//! `status`.
+//!
+//! One `key=value` a line: `started`, `finished`, `duration`, `outcome` (since the first
+//! release), `failures` (consecutive failed repairs, 0 after a success) and `next_allowed`
+//! (epoch seconds). A record without the last two (an older release's) still reads: a
+//! failed outcome counts as one failure. `next_allowed` is for people and scripts; the
+//! handler recomputes it from `finished` and `failures` with the configuration in force.
 
 use crate::system::secure_open::{self, Access, Rules};
 use std::io::Write;
@@ -9,6 +16,15 @@ pub(crate) struct LastRepair {
     pub(crate) started: i64,
     pub(crate) finished: i64,
     pub(crate) outcome: String,
+    /// Consecutive failed repairs up to and including this one (0: it succeeded).
+    pub(crate) failures: u32,
+    /// When the next repair is allowed, as written (informational).
+    pub(crate) next_allowed: Option<i64>,
+}
+
+/// Whether an outcome text (the ladder's `Outcome` as written) is a success.
+pub(crate) fn is_success(outcome: &str) -> bool {
+    matches!(outcome, "updated" | "current")
 }
 
 impl LastRepair {
@@ -25,10 +41,18 @@ impl LastRepair {
             text.lines()
                 .find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix('=')))
         };
+        let outcome = get("outcome")?.to_string();
+        let failures = match get("failures").map(str::parse::<u32>) {
+            Some(Ok(n)) => n,
+            // An older record, or a damaged count: what its outcome says.
+            _ => u32::from(!is_success(&outcome)),
+        };
         Some(LastRepair {
             started: get("started")?.parse().ok()?,
             finished: get("finished")?.parse().ok()?,
-            outcome: get("outcome")?.to_string(),
+            failures,
+            next_allowed: get("next_allowed").and_then(|v| v.parse().ok()),
+            outcome,
         })
     }
 
@@ -45,12 +69,16 @@ impl LastRepair {
         let outcome: String = self.outcome.chars().filter(|c| !c.is_control()).collect();
         write!(
             f,
-            "started={}\nfinished={}\nduration={}\noutcome={}\n",
+            "started={}\nfinished={}\nduration={}\noutcome={}\nfailures={}\n",
             self.started,
             self.finished,
             self.duration(),
-            outcome
+            outcome,
+            self.failures
         )?;
+        if let Some(n) = self.next_allowed {
+            writeln!(f, "next_allowed={n}")?;
+        }
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     }
@@ -69,11 +97,49 @@ mod tests {
             started: 10,
             finished: 25,
             outcome: "failed: x\ny".into(),
+            failures: 3,
+            next_allowed: Some(3625),
         };
         r.write(&d.path().join("s"), &p).unwrap();
         let back = LastRepair::read(&p).unwrap();
         assert_eq!((back.started, back.finished, back.duration()), (10, 25, 15));
         assert_eq!(back.outcome, "failed: xy");
+        assert_eq!((back.failures, back.next_allowed), (3, Some(3625)));
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            "started=10\nfinished=25\nduration=15\noutcome=failed: xy\nfailures=3\nnext_allowed=3625\n"
+        );
+    }
+
+    #[test]
+    fn an_older_record_still_reads() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("last-repair");
+        for (outcome, failures) in [
+            ("updated", 0),
+            ("current", 0),
+            ("failed: connection", 1),
+            ("cool-down", 1),
+            ("forbidden", 1),
+        ] {
+            std::fs::write(
+                &p,
+                format!("started=1\nfinished=2\nduration=1\noutcome={outcome}\n"),
+            )
+            .unwrap();
+            let r = LastRepair::read(&p).unwrap();
+            assert_eq!((r.outcome.as_str(), r.failures), (outcome, failures));
+            assert_eq!(r.next_allowed, None);
+        }
+        // A damaged count falls back the same way; a missing time is still no record.
+        std::fs::write(
+            &p,
+            "started=1\nfinished=2\noutcome=failed: x\nfailures=-4\n",
+        )
+        .unwrap();
+        assert_eq!(LastRepair::read(&p).unwrap().failures, 1);
+        std::fs::write(&p, "started=1\noutcome=updated\n").unwrap();
+        assert_eq!(LastRepair::read(&p), None);
     }
 
     #[test]
@@ -87,6 +153,8 @@ mod tests {
             started: 1,
             finished: 2,
             outcome: "current".into(),
+            failures: 0,
+            next_allowed: None,
         };
         assert!(r.write(&dir, &dir.join("last-repair")).is_err());
         assert!(!dir.join("last-repair").exists());

@@ -2,7 +2,10 @@
 //! its `Display` is what the admin reads.
 
 use crate::clamav::freshclam_dat::Cooldown;
+use crate::handler::decide::{Facts, allowed_from};
 use crate::handler::flow::Env;
+use crate::handler::ports::HealSchedule;
+use crate::handler::when;
 use crate::nagios::ServiceState;
 use crate::text::printable;
 use std::fmt;
@@ -100,23 +103,57 @@ pub(crate) fn gather(env: &Env, cfg_problem: Option<&str>) -> Status {
         "cool-down",
         match env.p.db.cooldown(now) {
             Cooldown::None => "none".into(),
-            Cooldown::Until(u) => format!("until {u} ({} min from now)", (u - now + 59) / 60),
-            Cooldown::Bogus(u) => format!("BOGUS until {u} (more than 48 h away: not obeyed)"),
+            Cooldown::Until(u) => format!("until {}", when::with_age(u, now)),
+            Cooldown::Bogus(u) => format!(
+                "BOGUS until {} (more than 48 h away: not obeyed)",
+                when::with_age(u, now)
+            ),
         },
     );
+    let last = env.p.state.last();
     push(
         "last repair",
-        match env.p.state.last() {
+        match &last {
             Some(r) => format!(
-                "{} ({} min ago), outcome {}, took {}s",
-                r.finished,
-                (now - r.finished) / 60,
+                "{}, outcome {}, took {}s",
+                when::with_age(r.finished, now),
                 r.outcome,
                 r.duration()
             ),
             None => "never".into(),
         },
     );
+    if let Some(r) = last.as_ref().filter(|r| r.failures > 0) {
+        push(
+            "failures",
+            format!("{} consecutive, last: {}", r.failures, r.outcome),
+        );
+    }
+    let facts = Facts {
+        now,
+        running: false,
+        last_finished: last.as_ref().map(|r| r.finished),
+        failures: last.as_ref().map_or(0, |r| r.failures),
+        cooldown_until: None,
+    };
+    let policy = env.policy();
+    let next = allowed_from(&facts, &policy);
+    push(
+        "next repair",
+        if next <= now {
+            "allowed now (monitor event, heal, timer)".into()
+        } else {
+            let why = match facts.failures {
+                0 | 1 => "rate limit".to_string(),
+                n => format!("backoff after {n} failures"),
+            };
+            format!(
+                "allowed from {} ({why}; `repair` bypasses it)",
+                when::with_age(next, now)
+            )
+        },
+    );
+    push("heal timer", schedule_line(&env.p.timer.schedule(), now));
     let running = match env.p.lock.try_acquire() {
         Ok(Some(_)) => None,
         Ok(None) => Some(env.p.lock.holder_pid()),
@@ -143,4 +180,34 @@ pub(crate) fn gather(env: &Env, cfg_problem: Option<&str>) -> Status {
     }
     env.p.audit.event("status", &[("healthy", &healthy)]);
     Status { lines, healthy }
+}
+
+/// `enabled, active; next 2026-12-02 00:30 UTC (in 12 min), last 2026-12-02 00:00 UTC
+/// (18 min ago)`.
+fn schedule_line(s: &HealSchedule, now: i64) -> String {
+    match s {
+        HealSchedule::Timer {
+            unit_file_state,
+            active_state,
+            next,
+            last,
+        } => {
+            let at = |t: &Option<i64>| t.map_or("none".into(), |t| when::with_age(t, now));
+            format!(
+                "{} {unit_file_state}, {active_state}; next {}, last {}",
+                crate::handler::paths::HEAL_TIMER,
+                at(next),
+                at(last)
+            )
+        }
+        HealSchedule::Cron {
+            path,
+            present: true,
+        } => format!("cron ({path}; no systemd)"),
+        HealSchedule::Cron {
+            path,
+            present: false,
+        } => format!("none: no systemd and no {path}"),
+        HealSchedule::Unknown(why) => format!("unknown: {why}"),
+    }
 }

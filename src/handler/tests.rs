@@ -9,7 +9,8 @@ use super::flow::Env;
 use super::freshclam::Freshclam;
 use super::paths::Paths;
 use super::ports::{
-    Checker, Clock, Database, Held, Monitor, Ports, RepairLock, Spawner, StateStore,
+    Checker, Clock, Database, HealSchedule, HealTimer, Held, Monitor, Ports, RepairLock, Spawner,
+    StateStore,
 };
 use super::service::{Mode, ServiceManager};
 use super::state::LastRepair;
@@ -34,13 +35,16 @@ impl Clock for FixedClock {
     }
 }
 
-/// The lock: `busy` is a running repair; `held` counts the guards alive.
+/// The lock: `busy` is a running repair; `held` counts the guards alive. `wait_idle`
+/// answers `quick` (the repair ended in time) and records each limit it was given.
 #[derive(Default)]
 struct FakeLock {
     busy: Cell<bool>,
     broken: Cell<bool>,
     marker: Rc<Cell<bool>>,
     held: Rc<Cell<u32>>,
+    quick: Cell<bool>,
+    waits: RefCell<Vec<Duration>>,
 }
 struct Guard(Rc<Cell<u32>>);
 impl Held for Guard {
@@ -71,13 +75,22 @@ impl RepairLock for FakeLock {
     fn holder_pid(&self) -> Option<i32> {
         self.busy.get().then_some(4242)
     }
+    fn wait_idle(&self, limit: Duration) -> bool {
+        self.waits.borrow_mut().push(limit);
+        self.quick.get()
+    }
     fn marker_present(&self) -> bool {
         self.marker.get()
     }
 }
 
+/// The record, shared with the spawner that plays a quick worker.
+type Record = Rc<RefCell<Option<LastRepair>>>;
+/// The check's answer, shared with the spawner (the database after the repair).
+type Answer = Rc<RefCell<Result<CheckReport, String>>>;
+
 #[derive(Default)]
-struct FakeState(RefCell<Option<LastRepair>>);
+struct FakeState(Record);
 impl StateStore for FakeState {
     fn last(&self) -> Option<LastRepair> {
         self.0.borrow().clone()
@@ -97,10 +110,14 @@ impl Monitor for FakeMonitor {
     }
 }
 
+/// Spawns nothing; with `repairs` set it plays a worker that finished at once: it records
+/// that outcome in the state and the check then sees `check_after`.
 #[derive(Default)]
 struct FakeSpawner {
     spawned: Cell<u32>,
     fail: Cell<bool>,
+    repairs: RefCell<Option<(String, Record)>>,
+    check_after: RefCell<Option<(ServiceState, Answer)>>,
 }
 impl Spawner for FakeSpawner {
     fn spawn_worker(&self, _: &dyn Held) -> std::io::Result<u32> {
@@ -108,7 +125,26 @@ impl Spawner for FakeSpawner {
             return Err(std::io::Error::other("no such file"));
         }
         self.spawned.set(self.spawned.get() + 1);
+        if let Some((outcome, state)) = &*self.repairs.borrow() {
+            *state.borrow_mut() = Some(LastRepair {
+                started: NOW,
+                finished: NOW + 2,
+                outcome: outcome.clone(),
+                failures: u32::from(!super::state::is_success(outcome)),
+                next_allowed: None,
+            });
+        }
+        if let Some((st, check)) = &*self.check_after.borrow() {
+            *check.borrow_mut() = Ok(report(*st));
+        }
         Ok(777)
+    }
+}
+
+struct FakeTimer(RefCell<HealSchedule>);
+impl HealTimer for FakeTimer {
+    fn schedule(&self) -> HealSchedule {
+        self.0.borrow().clone()
     }
 }
 
@@ -133,7 +169,7 @@ impl Database for FakeDb {
     }
 }
 
-struct FakeCheck(RefCell<Result<CheckReport, String>>);
+struct FakeCheck(Answer);
 impl Checker for FakeCheck {
     fn check(&self, _: i64) -> Result<CheckReport, String> {
         self.0.borrow().clone()
@@ -215,6 +251,7 @@ struct World {
     spawner: FakeSpawner,
     db: FakeDb,
     check: FakeCheck,
+    timer: FakeTimer,
 }
 
 impl World {
@@ -236,7 +273,13 @@ impl World {
             monitor: FakeMonitor::default(),
             spawner: FakeSpawner::default(),
             db: FakeDb::default(),
-            check: FakeCheck(RefCell::new(Ok(report(ServiceState::Critical)))),
+            check: FakeCheck(Rc::new(RefCell::new(Ok(report(ServiceState::Critical))))),
+            timer: FakeTimer(RefCell::new(HealSchedule::Timer {
+                unit_file_state: "enabled".into(),
+                active_state: "active".into(),
+                next: Some(NOW + 600),
+                last: Some(NOW - 1200),
+            })),
         }
     }
 
@@ -253,6 +296,7 @@ impl World {
                 spawner: &self.spawner,
                 db: &self.db,
                 checker: &self.check,
+                timer: &self.timer,
                 stop: &|| None,
             },
             cfg: &self.cfg,
@@ -344,6 +388,8 @@ fn rate_limit_holds_for_monitor_events_and_not_for_the_admin() {
         started: NOW - 70,
         finished: NOW - 60,
         outcome: "failed: x".into(),
+        failures: 1,
+        next_allowed: None,
     });
     w.handle(ServiceState::Critical, StateType::Hard, 1)
         .unwrap();
@@ -458,13 +504,149 @@ fn heal_prints_the_check_then_what_it_did_with_perfdata_last() {
     assert_eq!(code, 2);
     assert_eq!(
         line,
-        "CLAMAV CRITICAL - daily 100 (CRITICAL); repair started (check CRITICAL) | daily=100"
+        "CLAMAV CRITICAL - daily 100 (CRITICAL); repair started (check CRITICAL), \
+         still running after 7s | daily=100"
     );
+    let waits = w.lock.waits.borrow().clone();
+    assert!(
+        waits.len() == 1 && waits[0] <= Duration::from_secs(7),
+        "waited once for the repair, within heal_wait_secs: {waits:?}"
+    );
+    assert!(w.audit.contains("event=heal-wait result=\"still running\""));
     *w.check.0.borrow_mut() = Ok(report(ServiceState::Ok));
     let (line, code) = heal::heal(&w.env());
     assert_eq!(code, 0);
     assert!(line.contains("; no repair: check OK"), "{line}");
     assert_eq!(w.spawner.spawned.get(), 1);
+    assert_eq!(w.lock.waits.borrow().len(), 1, "no repair, no wait");
+}
+
+#[test]
+fn heal_answers_with_the_database_after_a_quick_repair() {
+    let w = World::new();
+    w.lock.quick.set(true);
+    *w.spawner.repairs.borrow_mut() = Some(("updated".into(), w.state.0.clone()));
+    *w.spawner.check_after.borrow_mut() = Some((ServiceState::Ok, w.check.0.clone()));
+    let (line, code) = heal::heal(&w.env());
+    assert_eq!(
+        (line.as_str(), code),
+        (
+            "CLAMAV OK - daily 100 (OK); repair outcome updated after 2s (was CRITICAL) | daily=100",
+            0
+        )
+    );
+    let checks: Vec<String> = w
+        .audit
+        .lines()
+        .into_iter()
+        .filter(|l| l.starts_with("event=check"))
+        .collect();
+    assert_eq!(checks.len(), 2, "checked before and after: {checks:?}");
+    assert!(checks[1].contains("state=OK") && checks[1].ends_with("when=after-repair"));
+    assert!(w.audit.contains("event=heal-wait result=\"repair ended\""));
+}
+
+#[test]
+fn heal_after_a_quick_failed_repair_reports_the_failure_and_the_state() {
+    let w = World::new();
+    w.lock.quick.set(true);
+    *w.spawner.repairs.borrow_mut() =
+        Some(("failed: exit 5 | connection\n".into(), w.state.0.clone()));
+    let (line, code) = heal::heal(&w.env());
+    assert_eq!(code, 2, "still CRITICAL: {line}");
+    assert_eq!(
+        line,
+        "CLAMAV CRITICAL - daily 100 (CRITICAL); repair outcome failed: exit 5 ! connection? \
+         after 2s (was CRITICAL) | daily=100",
+        "freshclam's text cannot split the plugin output"
+    );
+}
+
+#[test]
+fn heal_does_not_wait_when_configured_not_to() {
+    let mut w = World::new();
+    w.cfg.heal_wait_secs = 0;
+    w.lock.quick.set(true);
+    let (line, _) = heal::heal(&w.env());
+    assert!(line.contains("still running after 0s"), "{line}");
+    assert!(w.lock.waits.borrow().is_empty());
+}
+
+#[test]
+fn heal_recovers_a_stopped_daemon_even_when_the_check_fails() {
+    let w = World::new();
+    w.lock.marker.set(true);
+    w.svc.active.set(false);
+    *w.check.0.borrow_mut() = Err("check failed internally".into());
+    let (_, code) = heal::heal(&w.env());
+    assert_eq!(code, 3);
+    assert!(w.audit.contains("event=recover"), "{:?}", w.audit.lines());
+    assert_eq!(w.svc.starts.get(), 1);
+}
+
+#[test]
+fn every_trigger_shares_one_backoff() {
+    let w = World::new();
+    // The third failure in a row, 20 minutes ago: the wait is 4 × 900 s.
+    *w.state.0.borrow_mut() = Some(LastRepair {
+        started: NOW - 1300,
+        finished: NOW - 1200,
+        outcome: "failed: exit 5 connection".into(),
+        failures: 3,
+        next_allowed: Some(NOW + 2400),
+    });
+    w.handle(ServiceState::Critical, StateType::Hard, 1)
+        .unwrap();
+    let (line, _) = heal::heal(&w.env());
+    assert!(line.contains("no repair: rate limit"), "{line}");
+    assert_eq!(w.spawner.spawned.get(), 0);
+    let decisions: Vec<String> = w
+        .audit
+        .lines()
+        .into_iter()
+        .filter(|l| l.starts_with("event=decision"))
+        .collect();
+    assert_eq!(decisions.len(), 2);
+    for d in &decisions {
+        assert!(
+            d.contains("backoff after 3 consecutive failures: 3600s")
+                && d.ends_with("failures=3 next_allowed=2001-09-09T02:26:40Z"),
+            "{d}"
+        );
+    }
+    // The admin is not held back.
+    repair::repair(&w.env()).unwrap();
+    assert_eq!(w.spawner.spawned.get(), 1);
+}
+
+#[test]
+fn the_worker_counts_consecutive_failures_and_a_success_resets_them() {
+    let w = World::new();
+    // NoFreshclam: every repair fails.
+    for n in 1..=3 {
+        repair::repair_wait(&w.env()).unwrap();
+        let r = w.state.last().unwrap();
+        assert_eq!(r.failures, n);
+        assert_eq!(
+            r.next_allowed,
+            Some(NOW + [900, 1800, 3600][n as usize - 1]),
+            "{r:?}"
+        );
+    }
+    assert!(
+        w.audit
+            .contains("event=state result=saved failures=3 next_allowed=2001-09-09T02:46:40Z")
+    );
+    // An older record of a success: the count starts again.
+    *w.state.0.borrow_mut() = Some(LastRepair {
+        started: NOW - 10,
+        finished: NOW - 5,
+        outcome: "updated".into(),
+        failures: 0,
+        next_allowed: None,
+    });
+    repair::repair_wait(&w.env()).unwrap();
+    assert_eq!(w.state.last().unwrap().failures, 1);
 }
 
 #[test]
@@ -520,6 +702,19 @@ fn status_is_a_value_then_text() {
         "{text}"
     );
     assert!(text.contains("repair:       none running\n"), "{text}");
+    assert!(text.contains("last repair:  never\n"), "{text}");
+    assert!(
+        text.contains("next repair:  allowed now (monitor event, heal, timer)\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "heal timer:   clamav-freshen-heal.timer enabled, active; \
+             next 2001-09-09 01:56 UTC (in 10 min), last 2001-09-09 01:26 UTC (20 min ago)\n"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("failures:"), "{text}");
     assert!(text.ends_with("overall:      healthy\n"), "{text}");
 
     w.svc.active.set(false);
@@ -534,4 +729,38 @@ fn status_is_a_value_then_text() {
     assert!(text.contains("systemd (NOT running)"), "{text}");
     assert!(text.contains("running (worker pid 4242)"), "{text}");
     let _ = &w.dir;
+}
+
+#[test]
+fn status_shows_the_backoff_with_dates_and_ages() {
+    let w = World::new();
+    *w.check.0.borrow_mut() = Ok(report(ServiceState::Ok));
+    *w.state.0.borrow_mut() = Some(LastRepair {
+        started: NOW - 760,
+        finished: NOW - 720,
+        outcome: "failed: exit 5 connection".into(),
+        failures: 2,
+        next_allowed: None,
+    });
+    w.db.cooldown.set(Some(NOW + 3600));
+    *w.timer.0.borrow_mut() = HealSchedule::Cron {
+        path: "/etc/cron.d/clamav-freshen".into(),
+        present: true,
+    };
+    let text = status::gather(&w.env(), None).to_string();
+    for want in [
+        "cool-down:    until 2001-09-09 02:46 UTC (in 1h 0m)\n",
+        "last repair:  2001-09-09 01:34 UTC (12 min ago), outcome failed: exit 5 connection, took 40s\n",
+        "failures:     2 consecutive, last: failed: exit 5 connection\n",
+        "next repair:  allowed from 2001-09-09 02:04 UTC (in 18 min) (backoff after 2 failures; `repair` bypasses it)\n",
+        "heal timer:   cron (/etc/cron.d/clamav-freshen; no systemd)\n",
+    ] {
+        assert!(text.contains(want), "want {want:?} in\n{text}");
+    }
+    *w.timer.0.borrow_mut() = HealSchedule::Unknown("systemctl show: timed out".into());
+    let text = status::gather(&w.env(), None).to_string();
+    assert!(
+        text.contains("heal timer:   unknown: systemctl show: timed out\n"),
+        "{text}"
+    );
 }

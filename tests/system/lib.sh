@@ -507,10 +507,17 @@ restore_handler_config() {
     ct_sh "$1" 'if [ -f /root/clamav-freshen.toml.orig ]; then cp -p /root/clamav-freshen.toml.orig /etc/clamav-freshen/clamav-freshen.toml; rm -f /root/clamav-freshen.toml.orig; fi'
 }
 
+# The package's heal timer stopped (not disabled): a timer run in the middle of a test
+# would start repairs the test does not count. The timer tests start it themselves.
+heal_timer_off() {
+    ct_exec "$1" systemctl stop clamav-freshen-heal.timer clamav-freshen-heal.service 2>/dev/null || true
+}
+
 # Back to a clean slate between tests: no worker running, database main 1 / daily 3,
 # mirror in sync, daemon up, the handler's rate-limit state and markers gone.
 st_reset() {
     local ct=$1
+    heal_timer_off "$ct"
     wait_for 120 "no clamav-freshen worker running" worker_idle "$ct" || true
     ct_sh "$ct" 'rm -f /etc/cron.d/clamav-freshclam; rm -rf /var/lib/clamav-freshen/* /run/clamav-freshen/*' || true
     ct_exec "$ct" systest reset

@@ -6,7 +6,7 @@
 #   tests/system/run.sh [--deb PATH] [--deb2 PATH] [--release bookworm,trixie]
 #                       [--only GROUP,...] [--keep]
 #
-# GROUP: rig install privilege loop admin lifecycle faults (default: all)
+# GROUP: rig install timer privilege loop admin lifecycle faults (default: all)
 # --deb    the package (default: newest target/debian/clamav-freshen_*.deb)
 # --deb2   a newer build for the upgrade test (default: repacked from --deb with
 #          the version bumped to <version>+systest2)
@@ -26,7 +26,7 @@ ST_T0=$SECONDS
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 releases=bookworm,trixie
-groups=rig,install,privilege,loop,admin,lifecycle,faults
+groups=rig,install,timer,privilege,loop,admin,lifecycle,faults
 deb=${SYSTEST_DEB:-}
 deb2=${SYSTEST_DEB2:-}
 while (($#)); do
@@ -132,9 +132,10 @@ run_release() {
     if boot_container "$rel" "$ct" "$deb" "$deb2"; then
         if has_group rig; then group_rig "$rel" "$ct"; fi
         if [[ -n $deb ]]; then
-            # one container for the chain install -> privilege -> loop -> faults ->
-            # life cycle: each test restores what it changed (systest reset)
+            # one container for the chain install -> timer -> privilege -> loop -> faults
+            # -> life cycle: each test restores what it changed (systest reset)
             if has_group install; then group_install "$rel" "$ct"; fi
+            if has_group timer; then group_timer "$rel" "$ct"; fi
             if has_group privilege; then group_privilege "$rel" "$ct"; fi
             if has_group loop; then group_loop "$rel" "$ct"; fi
             if has_group faults; then group_faults "$rel" "$ct"; fi
@@ -144,7 +145,7 @@ run_release() {
     fi
     if [[ -n $deb ]] && has_group admin; then group_admin "$rel" "$deb"; fi
     if [[ -z $deb ]]; then
-        for g in install privilege loop admin lifecycle faults; do
+        for g in install timer privilege loop admin lifecycle faults; do
             if has_group "$g"; then skip_group "$rel" "$g" "no .deb to test"; fi
         done
     fi
