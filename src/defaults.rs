@@ -26,3 +26,5 @@ pub(crate) const RUN_DIR: &str = "/run/clamav-freshen";
 pub(crate) const STATE_DIR: &str = "/var/lib/clamav-freshen";
 /// freshclam's built-in DatabaseOwner on Debian: the user that owns the database.
 pub(crate) const DATABASE_OWNER: &str = "clamav";
+/// The handler's last-repair record (root's, world-readable): the check reports its cause.
+pub(crate) const LAST_REPAIR: &str = "/var/lib/clamav-freshen/last-repair";

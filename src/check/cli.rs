@@ -96,6 +96,15 @@ pub(crate) struct Cli {
     )]
     pub(crate) cache_dir: std::path::PathBuf,
 
+    /// The handler's last-repair record: when the check is not OK and the last repair
+    /// failed, its cause ends the status text.
+    #[arg(
+        long = "last-repair",
+        value_name = "FILE",
+        default_value = "/var/lib/clamav-freshen/last-repair"
+    )]
+    pub(crate) last_repair: std::path::PathBuf,
+
     /// Print details after the status line: files read, nameservers asked, TXT text.
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,

@@ -43,6 +43,7 @@ fn options(cli: &Cli) -> Result<CheckOptions> {
         warning: range(&cli.warning, "warning")?,
         critical: range(&cli.critical, "critical")?,
         max_age: Duration::from_secs(cli.max_age * 3600),
+        last_repair: Some(cli.last_repair.clone()),
         ..CheckOptions::default()
     })
 }

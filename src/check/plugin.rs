@@ -45,6 +45,9 @@ pub(crate) struct CheckOptions {
     pub(crate) critical: Range,
     /// `--max-age`: local build older than this is CRITICAL when DNS cannot answer.
     pub(crate) max_age: Duration,
+    /// The handler's last-repair record: when the check is not OK and the last repair did
+    /// not succeed, its outcome (the cause) ends the text.
+    pub(crate) last_repair: Option<PathBuf>,
 }
 
 impl Default for CheckOptions {
@@ -60,6 +63,7 @@ impl Default for CheckOptions {
             warning: Range::upto(0.0),
             critical: Range::upto(1.0),
             max_age: Duration::from_secs(DEFAULT_MAX_AGE_HOURS * 3600),
+            last_repair: Some(crate::defaults::LAST_REPAIR.into()),
         }
     }
 }
@@ -164,6 +168,47 @@ pub(crate) fn run_with_cache(
     cache_dir: Option<&Path>,
     now: i64,
 ) -> CheckReport {
+    let mut r = assess(opts, cache_dir, now);
+    if r.state != ServiceState::Ok
+        && let Some(note) = opts
+            .last_repair
+            .as_deref()
+            .and_then(|p| last_repair_note(p, now))
+    {
+        r.text.push_str(&note);
+    }
+    r
+}
+
+/// `; last repair 12m ago: failed: database filesystem full (...)`, when the handler's last
+/// repair did not succeed. The record is root's (any owner is read, it only adds words);
+/// read without following a link, bounded, never blocking.
+fn last_repair_note(path: &Path, now: i64) -> Option<String> {
+    use crate::system::secure_open::{self, Kind, Rules};
+    let rules = Rules {
+        kind: Kind::Regular,
+        owner: None,
+        closed: true,
+    };
+    let bytes = secure_open::read(path, &rules, 4096).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let get = |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix('=')))
+    };
+    let outcome = get("outcome")?;
+    let finished: i64 = get("finished")?.parse().ok()?;
+    if matches!(outcome, "updated" | "current") {
+        return None;
+    }
+    let outcome: String = outcome.chars().take(300).collect();
+    Some(format!(
+        "; last repair {} ago: {outcome}",
+        format_age(now - finished)
+    ))
+}
+
+fn assess(opts: &CheckOptions, cache_dir: Option<&Path>, now: i64) -> CheckReport {
     let deadline = Instant::now() + opts.timeout;
     let mut r = CheckReport {
         state: ServiceState::Unknown,

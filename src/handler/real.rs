@@ -242,6 +242,7 @@ impl BuiltinCheck {
                 warning: lag(cfg.warning_lag.saturating_sub(1)),
                 critical: lag(cfg.critical_lag.saturating_sub(1)),
                 max_age: Duration::from_secs(cfg.max_age_hours * 3600),
+                last_repair: Some(paths.state_file.clone()),
             },
         }
     }
