@@ -466,18 +466,22 @@ st_diag() {
 st_report_line() { echo "#   report: $*" >&2; }
 st_outcome() { echo "#   outcome: $*" >&2; }
 
-# Summary table of the fault tests (issue 6): fault, release, outcome, seconds.
+# Summary tables of the fault tests (issue 6) and the hostile-clamav tests (issue 9):
+# test, release, seconds, outcome.
 st_summary_tables() {
-    local r rel name res secs printed=0
-    for r in "${ST_RESULTS[@]}"; do
-        IFS='|' read -r rel name res secs <<<"$r"
-        [[ $name == fault:* ]] || continue
-        if ((printed == 0)); then
-            echo "# ---- faults"
-            printf '# %-44s | %-8s | %7s | %s\n' "fault" "release" "seconds" "result: outcome"
-            printed=1
-        fi
-        printf '# %-44s | %-8s | %7s | %s\n' "${name#fault: }" "$rel" "$secs" "$res"
+    local r rel name res secs printed kind
+    for kind in fault hostile; do
+        printed=0
+        for r in "${ST_RESULTS[@]}"; do
+            IFS='|' read -r rel name res secs <<<"$r"
+            [[ $name == "$kind: "* ]] || continue
+            if ((printed == 0)); then
+                echo "# ---- ${kind}s"
+                printf '# %-56s | %-8s | %7s | %s\n' "$kind" "release" "seconds" "result: outcome"
+                printed=1
+            fi
+            printf '# %-56s | %-8s | %7s | %s\n' "${name#"$kind": }" "$rel" "$secs" "$res"
+        done
     done
 }
 
