@@ -52,7 +52,8 @@ _build_sysv() {
     timeout 1500 chroot "$b" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
         DEBIAN_FRONTEND=noninteractive /bin/sh -ec '
         apt-get update -q
-        apt-get install -y -q --no-install-recommends sysvinit-core
+        # systemd-sysv named for removal: trixie'"'"'s solver keeps it (installed by hand) otherwise
+        apt-get install -y -q --no-install-recommends --allow-remove-essential sysvinit-core sysv-rc systemd-sysv-
         test -x /etc/init.d/clamav-freshclam
         apt-get clean
         ' >"$ST_CACHE/sysv-$suite.log" 2>&1 || rc=$?
