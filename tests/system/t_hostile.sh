@@ -229,7 +229,7 @@ h_restore() {
         l=/var/log/clamav/freshclam.log
         if [ -L "$l" ] || [ ! -f "$l" ]; then rm -f "$l"; install -o clamav -g adm -m 0640 /dev/null "$l"; fi
         rm -rf /var/log/clamav/hostile
-        rm -f "$r/stop" "$r/planted" "$r/ps"' sh "$H_RUN" >/dev/null 2>&1 || true
+        rm -f "$r/stop" "$r/planted"' sh "$H_RUN" >/dev/null 2>&1 || true
     st_reset "$ct" >/dev/null 2>&1 || st_note "warning: reset after a hostile test failed"
 }
 
@@ -301,46 +301,53 @@ t_h_dbdir() {
     h_verdict
 }
 
+# h_hook CT: clamav's hook script: appends "<uid> <argument>" to /var/log/clamav/hostile/ran,
+# so a freshclam that runs it tells its uid. h_hook_runs CT: those lines, counted.
+h_hook() {
+    as_clamav_sh "$1" 'mkdir -p /var/log/clamav/hostile
+        printf "#!/bin/sh\necho \"\$(id -u) \$1\" >>/var/log/clamav/hostile/ran\n" >/var/log/clamav/hostile/hook
+        chmod 0755 /var/log/clamav/hostile/hook'
+}
+h_hook_runs() { ct_sh "$1" 'cat /var/log/clamav/hostile/ran 2>/dev/null; exit 0' | sort | uniq -c | tr -s ' \n' ' '; }
+h_hook_not_root() { ct_sh "$1" '! grep -q "^0 " /var/log/clamav/hostile/ran 2>/dev/null'; }
+
 # ------------------------------------------------------------------ 2: DatabaseOwner root
 # freshclam.conf says DatabaseOwner root, all else normal: refused and audited; nothing in
-# the database directory becomes root's; freshclam does not run as root: neither the
-# worker's (sampled every 0.1 s; two samples of one process as uid 0 count, longer than
-# freshclam takes to drop privileges; a run from the local mirror may be too short to be
-# seen) nor the daemon running at the end.
+# the database directory becomes root's; freshclam does not run as root: the uid it runs
+# clamav's OnUpdateExecute hook with (the update to daily 6) is not 0, nor is the daemon's
+# at the end.
 t_h_owner_root() {
-    local ct=$1 t0 bad fg dm
+    local ct=$1 t0 bad dm ran
     t0=$(h_begin "$ct")
-    h_fc_conf "$ct" "DatabaseOwner root"
+    h_hook "$ct"
+    h_fc_conf "$ct" "DatabaseOwner root" "OnUpdateExecute /var/log/clamav/hostile/hook update"
     ct_exec "$ct" systest publish 6
     h_arm "$ct"
-    ct_sh "$ct" 'i=0; while [ ! -e "$1/stop" ] && [ $i -lt 1500 ]; do ps -o pid=,uid=,args= -C freshclam; sleep 0.1; i=$((i + 1)); done >"$1/ps" 2>&1 </dev/null & exit 0' sh "$H_RUN"
     h_trigger "$ct" "$t0"
-    ct_exec "$ct" touch "$H_RUN/stop"; sleep 0.3
     h_expect no-refusal "the repair is refused, audited (refused ... DatabaseOwner)" \
         h_refused "$ct" "$t0" 'DatabaseOwner|database_owner|database owner'
     bad=$(ct_exec "$ct" find /var/lib/clamav -user root -printf '%p ')
     h_expect db-root-owned "nothing in the database directory is root's (found: ${bad:-none})" test -z "$bad"
-    fg=$(ct_exec "$ct" cat "$H_RUN/ps" | awk '$0 !~ / -d( |$)/ && $2 == 0 { n[$1]++ } END { for (p in n) if (n[p] >= 2) printf "%s ", p }')
-    h_expect fc-as-root "the worker's freshclam did not run as root (root pids: ${fg:-none})" test -z "$fg"
     wait_for 30 "the daemon running" daemon_active "$ct" || true
+    sleep 1   # a hook of the restarted daemon's first update
+    ran=$(h_hook_runs "$ct")
+    echo "hook runs (count uid event): ${ran:-none}"
+    h_expect fc-as-root "freshclam did not run clamav's hook as uid 0" h_hook_not_root "$ct"
     dm=$(ct_exec "$ct" ps -o uid=,args= -C freshclam | awk '/ -d( |$)/ { print $1; exit }')
-    echo "the daemon runs as uid ${dm:-?}"
-    h_expect daemon-as-root "the daemon does not run as root (uid ${dm:-?})" test "${dm:-0}" != 0
-    ct_exec "$ct" rm -f "$H_RUN/stop"
+    echo "the daemon runs as uid ${dm:-none}"
+    h_expect daemon-as-root "the daemon does not run as root (uid ${dm:-none})" test "${dm:-none}" != 0
     h_end "$ct" "$t0"
     h_verdict
 }
 
 # ------------------------------------------------------------------ 3: On*Execute
-# OnUpdateExecute / OnErrorExecute name a script of clamav's that writes `id -u`: if it
-# runs at all (the worker's freshclam, the restarted daemon), never as uid 0. Two repairs:
-# one failing (mirror 404: OnErrorExecute), one updating (OnUpdateExecute).
+# OnUpdateExecute / OnErrorExecute name clamav's hook (h_hook): if it runs at all (the
+# worker's freshclam, the restarted daemon), never as uid 0. Two repairs: one failing
+# (mirror 404: OnErrorExecute), one updating (OnUpdateExecute).
 t_h_execute() {
     local ct=$1 t0 t1 ran
     t0=$(h_begin "$ct")
-    as_clamav_sh "$ct" 'mkdir -p /var/log/clamav/hostile
-        printf "#!/bin/sh\necho \"\$(id -u) \$1\" >>/var/log/clamav/hostile/ran\n" >/var/log/clamav/hostile/hook
-        chmod 0755 /var/log/clamav/hostile/hook'
+    h_hook "$ct"
     h_fc_conf "$ct" "OnUpdateExecute /var/log/clamav/hostile/hook update" "OnErrorExecute /var/log/clamav/hostile/hook error"
     ct_exec "$ct" systest mirror-mode 404
     ct_exec "$ct" systest publish 6
@@ -350,10 +357,9 @@ t_h_execute() {
     sleep 1; t1=$(date +%s)
     h_trigger "$ct" "$t1"
     sleep 2   # a hook of the restarted daemon's first update
-    ran=$(ct_exec "$ct" cat /var/log/clamav/hostile/ran 2>/dev/null | sort | uniq -c | tr -s ' \n' ' ')
+    ran=$(h_hook_runs "$ct")
     echo "hook runs (count uid event): ${ran:-none}"
-    h_expect hook-as-root "no hook ran as uid 0" \
-        ct_sh "$ct" '! grep -q "^0 " /var/log/clamav/hostile/ran 2>/dev/null'
+    h_expect hook-as-root "no hook ran as uid 0" h_hook_not_root "$ct"
     h_end "$ct" "$t0"
     h_verdict "hooks: ${ran:-none ran}"
 }
@@ -502,7 +508,7 @@ t_h_sysv_env() {
     as_clamav_sh "$ct" 'mkdir -p /var/log/clamav/hostile/bin
         cat >/var/log/clamav/hostile/bin/dirname <<EOF
 #!/bin/sh
-id -u >>/var/log/clamav/hostile/ran
+echo "\$(id -u) dirname" >>/var/log/clamav/hostile/ran
 c=\$(grep -v "^PATH " /etc/clamav/freshclam.conf) && printf "%s\n" "\$c" >/etc/clamav/freshclam.conf
 exec /usr/bin/dirname "\$@"
 EOF
@@ -511,10 +517,9 @@ EOF
     ct_exec "$ct" systest publish 6
     h_arm "$ct" /etc/clamav/freshclam.conf
     h_trigger "$ct" "$t0"
-    ran=$(ct_exec "$ct" cat /var/log/clamav/hostile/ran 2>/dev/null | sort | uniq -c | tr -s ' \n' ' ')
-    echo "clamav's dirname ran (count uid): ${ran:-never}"
-    h_expect init-env-root-exec "clamav's program did not run as root" \
-        ct_sh "$ct" '! grep -qx 0 /var/log/clamav/hostile/ran 2>/dev/null'
+    ran=$(h_hook_runs "$ct")
+    echo "clamav's dirname ran (count uid program): ${ran:-never}"
+    h_expect init-env-root-exec "clamav's program did not run as root" h_hook_not_root "$ct"
     if ct_exec "$ct" grep -q '^PATH ' "$H_FC_CONF"; then
         echo "(freshclam.conf keeps clamav's PATH line: freshclam cannot start; daemon not checked)"
         H_CHECK_DAEMON=0
