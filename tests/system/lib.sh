@@ -36,6 +36,8 @@ ST_RESULTS=()       # "release|test|result|seconds" for the summary tables
 
 # shellcheck source=image.sh
 source "$ST_DIR/image.sh"
+# shellcheck source=sysv.sh
+source "$ST_DIR/sysv.sh"
 
 st_note() { echo "# $*" >&2; }
 st_die()  { echo "systest: $*" >&2; exit 1; }
@@ -126,12 +128,17 @@ _entered_pids() {
 # ------------------------------------------------------------------ create
 # ct_create NAME SUITE [DEB...]: a fresh tree from the prepared image of SUITE, set up for
 # the tests: offline DNS/mirror, freshclam pointed at them, test databases, helper tools.
+# ST_FLAVOUR=sysv: from the SysV image instead (sysvinit as PID 1, see sysv.sh).
 ct_create() {
     local name=$1 suite=$2 deb=${3:-} tarball root t0 testdb d
     t0=$(st_now)
     [[ $name =~ ^[a-z0-9][a-z0-9-]{0,40}$ ]] || st_die "bad machine name $name"
     testdb=$(st_testdb) || st_die "no test databases (CLAMAV_TESTDB)"
-    tarball=$(image_prepared "$suite" "$deb") || st_die "no prepared image for $suite"
+    if [[ ${ST_FLAVOUR:-} = sysv ]]; then
+        tarball=$(image_sysv "$suite" "$deb") || st_die "no SysV image for $suite"
+    else
+        tarball=$(image_prepared "$suite" "$deb") || st_die "no prepared image for $suite"
+    fi
     root=$(ct_root "$name")
     if [[ -e $root ]]; then ct_destroy "$name"; fi
     mkdir -p "$ST_MACHINES" "$ST_RUN"
@@ -139,6 +146,7 @@ ct_create() {
     mkdir "$root"
     tar -C "$root" --numeric-owner --xattrs --xattrs-include='*' --zstd -xf "$tarball"
     _ct_setup_tree "$name" "$suite" "$testdb"
+    if ct_is_sysv "$name"; then _ct_setup_sysv "$name"; fi
     mkdir -p "$root/root/debs"
     for d in "${@:3}"; do if [[ -n $d ]]; then cp "$d" "$root/root/debs/"; fi; done
     st_note "created $name ($suite) in $(st_since "$t0") s"
@@ -224,9 +232,11 @@ EOF
 
 # ------------------------------------------------------------------ start / exec / stop
 ct_start() {
-    local name=$1 root log t0 launcher leader state="" deadline d procs=()
+    local name=$1 root log t0 launcher leader state="" deadline d procs=() boot=(--boot) cmd=()
     root=$(ct_root "$name"); log=$ST_RUN/$name.log; t0=$(st_now)
     [[ -d $root ]] || st_die "$name does not exist"
+    # SysV: sysvinit as the command, PID 1 (--boot would pick systemd; see sysv.sh)
+    if ct_is_sysv "$name"; then boot=(); cmd=(/sbin/init); fi
     if ct_nspawn_pid "$name" >/dev/null; then st_die "$name is already running"; fi
     mkdir -p "$ST_RUN"; rm -f "$ST_RUN/$name.nspawn.pid"
     _cg_cleanup "$name"
@@ -242,8 +252,8 @@ ct_start() {
         exec "$@"' st-launch "$ST_RUN/$name.nspawn.pid" "${#procs[@]}" "${procs[@]}" \
         env SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 \
         systemd-nspawn --quiet --register=no --keep-unit --directory="$root" --machine="$name" \
-            --boot --console=read-only --link-journal=no --private-network --resolv-conf=off \
-            --timezone=off ${SYSTEST_NSPAWN_ARGS:-} \
+            "${boot[@]}" --console=read-only --link-journal=no --private-network --resolv-conf=off \
+            --timezone=off ${SYSTEST_NSPAWN_ARGS:-} "${cmd[@]}" \
         </dev/null >>"$log" 2>&1 8>&- &
     launcher=$!
     deadline=$((SECONDS + ST_START_TIMEOUT))
@@ -252,7 +262,11 @@ ct_start() {
             tail -n 30 "$log" >&2; st_die "systemd-nspawn for $name exited during boot (log: $log)"
         fi
         if leader=$(ct_leader "$name"); then
-            state=$(ST_PREFIX="timeout 10" _ns_exec "$leader" systemctl is-system-running 2>/dev/null) || true
+            if ((${#cmd[@]})); then
+                if ST_PREFIX="timeout 10" _ns_exec "$leader" test -e /run/systest-booted 2>/dev/null; then state=running; fi
+            else
+                state=$(ST_PREFIX="timeout 10" _ns_exec "$leader" systemctl is-system-running 2>/dev/null) || true
+            fi
             case $state in
                 running|degraded) break ;;
                 maintenance|stopping) tail -n 30 "$log" >&2; st_die "$name boot failed: state=$state" ;;
@@ -293,7 +307,10 @@ ct_stop() {
     local name=$1 root nspid leader="" t0 deadline how=poweroff ep n=0 left p
     root=$(ct_root "$name"); t0=$(st_now)
     if nspid=$(ct_nspawn_pid "$name"); then
-        if leader=$(ct_leader "$name"); then
+        if leader=$(ct_leader "$name") && ct_is_sysv "$name"; then
+            how=sigkill-init                                    # sysvinit: see sysv.sh
+            kill -s KILL "$leader" 2>/dev/null || true
+        elif [[ -n $leader ]]; then
             kill -s SIGRTMIN+4 "$leader" 2>/dev/null || true    # systemd: poweroff
         else
             kill -s TERM "$nspid" 2>/dev/null || true
@@ -425,6 +442,15 @@ st_test() {
 st_diag() {
     local ct=$1
     ct_leader "$ct" >/dev/null 2>&1 || { echo "  # ($ct is not running)"; return 0; }
+    if ct_is_sysv "$ct"; then
+        {
+            echo "--- processes"
+            T=20 ct_exec "$ct" ps -eo pid,user,args
+            echo "--- syslog (tail)"
+            T=20 ct_exec "$ct" tail -n 40 /var/log/systest-syslog.log
+        } 2>&1 | sed 's/^/  # /'
+        return 0
+    fi
     {
         echo "--- systemctl --failed"
         T=20 ct_exec "$ct" systemctl --failed --no-legend --plain
@@ -441,18 +467,22 @@ st_diag() {
 st_report_line() { echo "#   report: $*" >&2; }
 st_outcome() { echo "#   outcome: $*" >&2; }
 
-# Summary table of the fault tests (issue 6): fault, release, outcome, seconds.
+# Summary tables of the fault tests (issue 6) and the hostile-clamav tests (issue 9):
+# test, release, seconds, outcome.
 st_summary_tables() {
-    local r rel name res secs printed=0
-    for r in "${ST_RESULTS[@]}"; do
-        IFS='|' read -r rel name res secs <<<"$r"
-        [[ $name == fault:* ]] || continue
-        if ((printed == 0)); then
-            echo "# ---- faults"
-            printf '# %-44s | %-8s | %7s | %s\n' "fault" "release" "seconds" "result: outcome"
-            printed=1
-        fi
-        printf '# %-44s | %-8s | %7s | %s\n' "${name#fault: }" "$rel" "$secs" "$res"
+    local r rel name res secs printed kind
+    for kind in fault hostile; do
+        printed=0
+        for r in "${ST_RESULTS[@]}"; do
+            IFS='|' read -r rel name res secs <<<"$r"
+            [[ $name == "$kind: "* ]] || continue
+            if ((printed == 0)); then
+                echo "# ---- ${kind}s"
+                printf '# %-56s | %-8s | %7s | %s\n' "$kind" "release" "seconds" "result: outcome"
+                printed=1
+            fi
+            printf '# %-56s | %-8s | %7s | %s\n' "${name#"$kind": }" "$rel" "$secs" "$res"
+        done
     done
 }
 
@@ -487,7 +517,10 @@ nagios_healthy() {
 svc() { local ct=$1; shift; ct_exec "$ct" systest svc "$@"; }
 
 # audit_since CT EPOCH: the handler's audit lines (journal ident clamav-freshen) since EPOCH.
-audit_since() { ct_exec "$1" journalctl -q --no-pager -o cat -t clamav-freshen --since "@$2"; }
+audit_since() {
+    if ct_is_sysv "$1"; then ct_exec "$1" systest audit-since "$2"; return; fi
+    ct_exec "$1" journalctl -q --no-pager -o cat -t clamav-freshen --since "@$2"
+}
 
 # worker_idle CT: no clamav-freshen process (handler or detached worker) is running.
 worker_idle() { ! ct_exec "$1" pgrep -x clamav-freshen >/dev/null; }
@@ -560,4 +593,7 @@ svc_state_after() {  # svc_state_after CT EPOCH STATE
 }
 
 daily_is() { [[ $(ct_exec "$1" systest local-daily 2>/dev/null) = "$2" ]]; }
-daemon_active() { ct_exec "$1" systemctl is-active --quiet clamav-freshclam.service; }
+daemon_active() {
+    if ct_is_sysv "$1"; then ct_exec "$1" systest daemon-active; return; fi
+    ct_exec "$1" systemctl is-active --quiet clamav-freshclam.service
+}

@@ -6,7 +6,7 @@
 #   tests/system/run.sh [--deb PATH] [--deb2 PATH] [--release bookworm,trixie]
 #                       [--only GROUP,...] [--keep]
 #
-# GROUP: rig install timer privilege loop admin lifecycle faults (default: all)
+# GROUP: rig install timer privilege loop admin lifecycle faults hostile (default: all)
 # --deb    the package (default: newest target/debian/clamav-freshen_*.deb)
 # --deb2   a newer build for the upgrade test (default: repacked from --deb with
 #          the version bumped to <version>+systest2)
@@ -16,7 +16,8 @@
 # beside the repository), SYSTEST_CACHE (/var/cache/clamav-freshen-systest: image
 # tarballs), SYSTEST_WORKDIR (/var/tmp/clamav-freshen-systest: running machines),
 # SYSTEST_MIRROR (Debian mirror for image builds; default: the host's apt sources),
-# SYSTEST_VERBOSE=1 (print every test's notes).
+# SYSTEST_VERBOSE=1 (print every test's notes), SYSTEST_FAULTS / SYSTEST_HOSTILE=REGEX
+# (only the fault / hostile tests whose name matches).
 #
 # Output: "ok - <release>: <test>" / "not ok - ..." lines with diagnostics, then one
 # line "N passed, N failed[, N skipped]". Exit status 1 when anything failed.
@@ -26,7 +27,7 @@ ST_T0=$SECONDS
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 releases=bookworm,trixie
-groups=rig,install,timer,privilege,loop,admin,lifecycle,faults
+groups=rig,install,timer,privilege,loop,admin,lifecycle,faults,hostile
 deb=${SYSTEST_DEB:-}
 deb2=${SYSTEST_DEB2:-}
 while (($#)); do
@@ -128,8 +129,9 @@ skip_group() {  # skip_group REL GROUP REASON
 }
 
 run_release() {
-    local rel=$1 deb=$2 deb2=$3 ct=cfs-$1
-    if boot_container "$rel" "$ct" "$deb" "$deb2"; then
+    local rel=$1 deb=$2 deb2=$3 ct=cfs-$1 g shared=0
+    for g in rig install timer privilege loop faults lifecycle; do if has_group "$g"; then shared=1; fi; done
+    if ((shared)) && boot_container "$rel" "$ct" "$deb" "$deb2"; then
         if has_group rig; then group_rig "$rel" "$ct"; fi
         if [[ -n $deb ]]; then
             # one container for the chain install -> timer -> privilege -> loop -> faults
@@ -144,8 +146,10 @@ run_release() {
         ct_destroy "$ct"
     fi
     if [[ -n $deb ]] && has_group admin; then group_admin "$rel" "$deb"; fi
+    # fresh containers of its own (one with systemd, one with sysvinit as PID 1)
+    if [[ -n $deb ]] && has_group hostile; then group_hostile "$rel" "$deb"; fi
     if [[ -z $deb ]]; then
-        for g in install timer privilege loop admin lifecycle faults; do
+        for g in install timer privilege loop admin lifecycle faults hostile; do
             if has_group "$g"; then skip_group "$rel" "$g" "no .deb to test"; fi
         done
     fi
