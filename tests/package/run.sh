@@ -131,7 +131,11 @@ cat >"$T/expected" <<'EOF'
 -rw-r--r-- 0/0 etc/nagios-plugins/config/clamav-freshen.cfg
 -rw-r--r-- 0/0 etc/nagios/nrpe.d/clamav-freshen.cfg
 -rw-r--r-- 0/0 etc/nagios4/conf.d/clamav-freshen.cfg
+-rw-r--r-- 0/0 etc/cron.d/clamav-freshen
 -rw-r--r-- 0/0 usr/share/clamav-freshen/maint-lib.sh
+-rw-r--r-- 0/0 usr/lib/systemd/system/clamav-freshen-heal.service
+-rw-r--r-- 0/0 usr/lib/systemd/system/clamav-freshen-heal.timer
+-rw-r--r-- 0/0 usr/lib/systemd/system/clamav-freshclam.service.d/clamav-freshen.conf
 -rw-r--r-- 0/0 usr/share/doc/clamav-freshen/README.md
 -rw-r--r-- 0/0 usr/share/doc/clamav-freshen/changelog.Debian.gz
 -rw-r--r-- 0/0 usr/share/doc/clamav-freshen/copyright
@@ -142,6 +146,7 @@ cat >"$T/expected" <<'EOF'
 -rwxr-xr-x 0/0 usr/lib/nagios/plugins/check_clamav_freshness
 -rwxr-xr-x 0/0 usr/sbin/clamav-freshen
 EOF
+sort -o "$T/expected" "$T/expected"
 dpkg-deb --fsys-tarfile "$DEB" | tar -tv --numeric-owner >"$T/listing"
 awk '$1 !~ /^d/ { p = $6; sub(/^\.\//, "", p); print $1, $2, p }' "$T/listing" | sort >"$T/actual"
 check "package files, modes and owners are exactly the expected ones" diff -u "$T/expected" "$T/actual"
@@ -167,10 +172,11 @@ check "Recommends: nagios4 | icinga2 | nagios-nrpe-server" \
 check "Maintainer has a name and an address" sh -c "echo '$(field Maintainer)' | grep -Eq '^[^<]+ <[^@ ]+@[^> ]+>$'"
 check "Description has a synopsis and a long description of several paragraphs" \
 	sh -c "test -n '$(field Description)' && test \$(sed -n '/^Description:/,\$p' '$C/control' | grep -c '^ \\.$') -ge 2"
-printf '%s\n' /etc/clamav-freshen/clamav-freshen.toml /etc/nagios-plugins/config/clamav-freshen.cfg \
+printf '%s\n' /etc/clamav-freshen/clamav-freshen.toml /etc/cron.d/clamav-freshen \
+	/etc/nagios-plugins/config/clamav-freshen.cfg \
 	/etc/nagios/nrpe.d/clamav-freshen.cfg /etc/nagios4/conf.d/clamav-freshen.cfg \
 	/etc/sudoers.d/clamav-freshen >"$T/conffiles.expected"
-check "conffiles are exactly the five files under /etc" \
+check "conffiles are exactly the six files under /etc" \
 	diff -u "$T/conffiles.expected" <(sort "$C/conffiles")
 
 # --- maintainer scripts ----------------------------------------------------------------------
@@ -543,5 +549,13 @@ EOF
 else
 	skip "icinga2 not installed: example not validated with icinga2 daemon -C"
 fi
+
+
+# --- heal timer (issue 11) ------------------------------------------------------------------
+# shellcheck source=t_timer.sh
+. "$(dirname "$0")/t_timer.sh"
+timer_package_checks
+check "the freshclam daemon is started as its database owner (drop-in User=clamav Group=clamav)" \
+	sh -c "grep -qx 'User=clamav' '$R/usr/lib/systemd/system/clamav-freshclam.service.d/clamav-freshen.conf' && grep -qx 'Group=clamav' '$R/usr/lib/systemd/system/clamav-freshclam.service.d/clamav-freshen.conf'"
 
 finish

@@ -64,8 +64,10 @@ timer_package_checks() {
 	check "service sandbox: ProtectSystem=strict, writable DB/log/pid dirs, preserved runtime dir, NoNewPrivileges, the five capabilities" \
 		sh -c "grep -qx 'ProtectSystem=strict' '$svc' && grep -qx 'ReadWritePaths=-/var/lib/clamav -/var/log/clamav -/run/clamav' '$svc' && grep -qx 'RuntimeDirectory=clamav-freshen' '$svc' && grep -qx 'RuntimeDirectoryPreserve=yes' '$svc' && grep -qx 'StateDirectory=clamav-freshen' '$svc' && grep -qx 'PrivateTmp=yes' '$svc' && grep -qx 'NoNewPrivileges=yes' '$svc' && grep -qx 'CapabilityBoundingSet=CAP_CHOWN CAP_DAC_OVERRIDE CAP_KILL CAP_SETUID CAP_SETGID' '$svc'"
 	if command -v systemd-analyze >/dev/null; then
+		# Judged by its messages, not its exit code: the handler itself is not installed
+		# here, so verify always names it as not executable (and then exits 1).
 		check "systemd-analyze verify accepts the units" \
-			sh -c "out=\$(systemd-analyze verify --man=no '$timer' '$svc' 2>&1) || exit 1; printf '%s\n' \"\$out\"; ! printf '%s\n' \"\$out\" | grep -v 'clamav-freshen is not executable' | grep ."
+			sh -c "out=\$(systemd-analyze verify --man=no '$timer' '$svc' 2>&1); printf '%s\n' \"\$out\"; ! printf '%s\n' \"\$out\" | grep -v 'clamav-freshen is not executable' | grep ."
 	else
 		skip "systemd-analyze not installed"
 	fi
