@@ -237,10 +237,14 @@ t_timer_purge() {
     left=$(ct_exec "$ct" find /etc /usr/lib/systemd /lib/systemd /var/lib/systemd /run/systemd -name '*clamav-freshen-heal*' 2>/dev/null) || true
     [[ -z $left ]] || fail "left after purge: $left"
     [[ $(ct_exec "$ct" systemctl show -p LoadState --value $TM_TIMER) = not-found ]] || fail "systemd still knows the timer"
-    # back as it was for the groups after this one
-    out=$(pkg_install "$ct" "$deb") || { printf '%s\n' "$out" | tail -n 30; fail "reinstall failed"; }
+    # reinstalled where policy-rc.d forbids starting services: enabled, not started
+    ct_exec "$ct" sh -c 'printf "#!/bin/sh\nexit 101\n" >/usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d'
+    out=$(pkg_install "$ct" "$deb") || { ct_exec "$ct" rm -f /usr/sbin/policy-rc.d; printf '%s\n' "$out" | tail -n 30; fail "reinstall failed"; }
+    ct_exec "$ct" rm -f /usr/sbin/policy-rc.d
     [[ $(ct_exec "$ct" systemctl is-enabled $TM_TIMER) = enabled ]] || fail "timer not enabled after reinstall"
-    ct_exec "$ct" systemctl is-active --quiet $TM_TIMER || fail "timer not started after reinstall"
+    ! ct_exec "$ct" systemctl is-active --quiet $TM_TIMER || fail "timer started although policy-rc.d forbids it"
+    # back as the package leaves it for the groups after this one
+    ct_exec "$ct" systemctl start $TM_TIMER
 }
 
 group_timer() {
@@ -252,7 +256,7 @@ group_timer() {
     st_test "$rel" "$ct" "timer: Nagios stopped, a stale database is repaired by the timer alone (sandboxed service)" t_timer_heals_alone
     st_test "$rel" "$ct" "timer: mirror unreachable, two failed repairs backing off, mirror back, the next allowed run repairs" t_timer_backoff
     st_test "$rel" "$ct" "timer: worker in its own scope outlives heal; SIGKILLed, its daemon is restarted by the next run" t_timer_recovers_killed_worker
-    st_test "$rel" "$ct" "timer: remove stops it, purge leaves no unit, link, state, stamp or cron file; reinstall enables it" t_timer_purge "$ST_DEB_BASE"
+    st_test "$rel" "$ct" "timer: remove stops it, purge leaves no unit, link, state, stamp or cron file; reinstall under a forbidding policy-rc.d enables it, does not start it" t_timer_purge "$ST_DEB_BASE"
     # never leave the fast timer or a stopped Nagios behind (e.g. after a failure)
     timer_shipped "$ct" >/dev/null 2>&1 || true
     nagios_start "$ct" >/dev/null 2>&1 || true
