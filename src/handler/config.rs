@@ -88,8 +88,6 @@ const MAX_LEN: u64 = 1 << 20;
 pub(crate) const MAX_SECS: u64 = 366 * 86400;
 /// Longest `start_verify_secs`: it delays every daemon start.
 pub(crate) const MAX_START_VERIFY_SECS: u64 = 300;
-/// Longest `heal` may wait for its repair before answering.
-pub(crate) const MAX_HEAL_WAIT_SECS: u64 = 300;
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ConfigError {
@@ -196,6 +194,8 @@ impl Config {
         if self.backoff_max_secs > MAX_SECS {
             return Err("backoff_max_secs must not exceed one year".into());
         }
+        // Longest `heal` may wait for its repair before answering.
+        const MAX_HEAL_WAIT_SECS: u64 = 300;
         if self.heal_wait_secs > MAX_HEAL_WAIT_SECS {
             return Err(format!(
                 "heal_wait_secs must not exceed {MAX_HEAL_WAIT_SECS} (an NRPE answer waits for it)"
@@ -356,9 +356,6 @@ mod tests {
             assert!(e.contains("must not exceed one year"), "{bad}: {e}");
         }
         assert!(Config::parse("rate_limit_secs = 86400\nmax_age_hours = 8760\n").is_ok());
-        assert!(Config::parse("backoff_max_secs = 40000000\n").is_err());
-        assert!(Config::parse("heal_wait_secs = 301\n").is_err());
-        assert!(Config::parse("heal_wait_secs = 0\nbackoff_max_secs = 0\n").is_ok());
     }
 
     #[test]
@@ -443,5 +440,15 @@ mod tests {
         ));
         let (c, src) = Config::load(&d.path().join("missing"), me).unwrap();
         assert_eq!((c, src), (Config::default(), Source::Defaults));
+    }
+
+    #[test]
+    fn backoff_and_heal_wait_bounded() {
+        let e = Config::parse("backoff_max_secs = 40000000\n").unwrap_err();
+        assert!(e.contains("must not exceed one year"), "{e}");
+        let e = Config::parse("heal_wait_secs = 301\n").unwrap_err();
+        assert!(e.contains("heal_wait_secs must not exceed 300"), "{e}");
+        let c = Config::parse("heal_wait_secs = 0\nbackoff_max_secs = 0\n").unwrap();
+        assert_eq!((c.heal_wait_secs, c.backoff_max_secs), (0, 0));
     }
 }

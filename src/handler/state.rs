@@ -164,4 +164,18 @@ mod tests {
         assert!(r.write(&link, &link.join("last-repair")).is_err());
         r.write(&dir, &dir.join("last-repair")).unwrap();
     }
+
+    #[test]
+    fn success_is_what_the_ladder_calls_success() {
+        use crate::handler::ladder::Outcome;
+        for o in [
+            Outcome::Updated,
+            Outcome::Current,
+            Outcome::Cooldown,
+            Outcome::Forbidden,
+            Outcome::Failed("x".into()),
+        ] {
+            assert_eq!(is_success(&o.to_string()), o.is_success(), "{o}");
+        }
+    }
 }

@@ -105,7 +105,7 @@ t_timer_heals_alone() {
 }
 
 t_timer_backoff() {
-    local ct=$1 t0 audit au e1 s2 e2 s3 n out
+    local ct=$1 t0 audit au e1 s2 e2 s3 na1 na2 n out
     st_reset "$ct"
     # a short rate limit so that two backoff steps fit in a test: 20 s, then 40 s
     set_handler_config "$ct" "rate_limit_secs = 20" "backoff_max_secs = 300"
@@ -138,9 +138,14 @@ t_timer_backoff() {
     grep -qE 'event=state result=saved failures=0 ' <<<"$audit" || fail "the success did not reset the failures"
     e1=$(nth_time "$au" 'event=repair-end' 1); s2=$(nth_time "$au" 'event=repair-start' 2)
     e2=$(nth_time "$au" 'event=repair-end' 2); s3=$(nth_time "$au" 'event=repair-start' 3)
-    echo "repair 1 ended $e1, repair 2 started $s2 (+$((s2 - e1)) s); ended $e2, repair 3 started $s3 (+$((s3 - e2)) s)"
-    ((s2 - e1 >= 20)) || fail "second repair $((s2 - e1)) s after the first (rate limit 20 s)"
-    ((s3 - e2 >= 40)) || fail "third repair $((s3 - e2)) s after the second (backoff 40 s)"
+    # the next allowed times the worker recorded (whole seconds: the end it counts from may
+    # be up to 1 s before the audit line's time)
+    na1=$(tm_next_allowed "$audit" 1); na2=$(tm_next_allowed "$audit" 2)
+    echo "repair 1 ended $e1 (next allowed $na1), repair 2 started $s2 (+$((s2 - e1)) s); ended $e2 (next allowed $na2), repair 3 started $s3 (+$((s3 - e2)) s)"
+    ((na1 - e1 == 20 || na1 - e1 == 19)) || fail "first failure: next allowed $((na1 - e1)) s after its end (rate limit 20 s)"
+    ((na2 - e2 == 40 || na2 - e2 == 39)) || fail "second failure: next allowed $((na2 - e2)) s after its end (backoff 40 s)"
+    ((s2 >= na1)) || fail "second repair at $s2, before its next allowed time $na1"
+    ((s3 >= na2)) || fail "third repair at $s3, before its next allowed time $na2"
     # every repair came from the timer's heal: no monitor event
     [[ $(audit_from_timer "$ct" "$t0" | grep -c 'event=decision action=repair') = 3 ]] || fail "not every repair was decided by the timer's heal"
     ! grep -q 'arg1=handle' <<<"$audit" || fail "a monitor event was involved"
@@ -148,6 +153,11 @@ t_timer_backoff() {
     check "daemon active" daemon_active "$ct"
     restore_handler_config "$ct"
     nagios_start "$ct"
+}
+
+# tm_next_allowed AUDIT N: epoch of next_allowed= in the state saved with failures=N.
+tm_next_allowed() {
+    date -d "$(printf '%s\n' "$1" | sed -nE "s/.*event=state result=saved failures=$2 next_allowed=([^ ]+).*/\1/p" | head -n 1)" +%s
 }
 
 # tm_repairs_ended CT SINCE N: at least N repair-end lines since SINCE, no worker running.
@@ -227,10 +237,14 @@ t_timer_purge() {
     left=$(ct_exec "$ct" find /etc /usr/lib/systemd /lib/systemd /var/lib/systemd /run/systemd -name '*clamav-freshen-heal*' 2>/dev/null) || true
     [[ -z $left ]] || fail "left after purge: $left"
     [[ $(ct_exec "$ct" systemctl show -p LoadState --value $TM_TIMER) = not-found ]] || fail "systemd still knows the timer"
-    # back as it was for the groups after this one
-    out=$(pkg_install "$ct" "$deb") || { printf '%s\n' "$out" | tail -n 30; fail "reinstall failed"; }
+    # reinstalled where policy-rc.d forbids starting services: enabled, not started
+    ct_exec "$ct" sh -c 'printf "#!/bin/sh\nexit 101\n" >/usr/sbin/policy-rc.d && chmod 0755 /usr/sbin/policy-rc.d'
+    out=$(pkg_install "$ct" "$deb") || { ct_exec "$ct" rm -f /usr/sbin/policy-rc.d; printf '%s\n' "$out" | tail -n 30; fail "reinstall failed"; }
+    ct_exec "$ct" rm -f /usr/sbin/policy-rc.d
     [[ $(ct_exec "$ct" systemctl is-enabled $TM_TIMER) = enabled ]] || fail "timer not enabled after reinstall"
-    ct_exec "$ct" systemctl is-active --quiet $TM_TIMER || fail "timer not started after reinstall"
+    ! ct_exec "$ct" systemctl is-active --quiet $TM_TIMER || fail "timer started although policy-rc.d forbids it"
+    # back as the package leaves it for the groups after this one
+    ct_exec "$ct" systemctl start $TM_TIMER
 }
 
 group_timer() {
@@ -242,7 +256,7 @@ group_timer() {
     st_test "$rel" "$ct" "timer: Nagios stopped, a stale database is repaired by the timer alone (sandboxed service)" t_timer_heals_alone
     st_test "$rel" "$ct" "timer: mirror unreachable, two failed repairs backing off, mirror back, the next allowed run repairs" t_timer_backoff
     st_test "$rel" "$ct" "timer: worker in its own scope outlives heal; SIGKILLed, its daemon is restarted by the next run" t_timer_recovers_killed_worker
-    st_test "$rel" "$ct" "timer: remove stops it, purge leaves no unit, link, state, stamp or cron file; reinstall enables it" t_timer_purge "$ST_DEB_BASE"
+    st_test "$rel" "$ct" "timer: remove stops it, purge leaves no unit, link, state, stamp or cron file; reinstall under a forbidding policy-rc.d enables it, does not start it" t_timer_purge "$ST_DEB_BASE"
     # never leave the fast timer or a stopped Nagios behind (e.g. after a failure)
     timer_shipped "$ct" >/dev/null 2>&1 || true
     nagios_start "$ct" >/dev/null 2>&1 || true
