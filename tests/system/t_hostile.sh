@@ -30,7 +30,8 @@ H_RUN=/run/hostile
 H_SNAP_ROOTS=(/etc /root /srv /tmp /var/tmp /dev/shm /usr /opt /home /var/lib /var/cache /var/spool /var/backups)
 # (the rig's own control files in /etc/systest and /srv/systest too: the tests switch the
 # mirror's mode)
-H_SNAP_SKIP=(/var/lib/clamav /var/lib/clamav-freshen /var/lib/nagios4 /var/cache/nagios4 /var/lib/systemd
+# /var/cache/clamav-freshen: the check's own cache of verified databases (written by nagios).
+H_SNAP_SKIP=(/var/lib/clamav /var/lib/clamav-freshen /var/cache/clamav-freshen /var/lib/nagios4 /var/cache/nagios4 /var/lib/systemd
              /var/lib/sudo /var/lib/logrotate /var/spool/exim4 /var/lib/exim4 /etc/systest /srv/systest)
 # Root's victims of the symlink attacks.
 H_VICTIMS=/srv/hostile
