@@ -1584,6 +1584,13 @@ fn pid_file_symlink_removed_before_the_sysv_start_and_the_init_script_never_run(
     );
     // Every service call went to start-stop-daemon, none to the init script.
     assert_eq!(ssd.lines().count(), fx.service_calls().len());
+    // The daemon is found by its executable and user, never by the pid file clamav can
+    // replant as a symlink between our clean-up and the call (a stop that found nothing
+    // left two daemons running).
+    for l in ssd.lines() {
+        assert!(l.contains(" pidfile= "), "no --pidfile: {l}");
+        assert!(!l.contains(" match= "), "matched by --user: {l}");
+    }
     // The pid file of the daemon we started is the owner's regular file: kept next time.
     fx.mode("ok 102");
     fx.cmd().args(["repair", "--wait"]).assert().success();

@@ -166,17 +166,15 @@ impl System {
         run_ok(cmd, limit, &sc)
     }
 
-    /// start-stop-daemon matching the daemon by its pid file and process name (freshclam's
-    /// own `--pid` file; the name keeps a pid file naming some other process harmless).
+    /// start-stop-daemon matching the daemon by its executable and its user, never by the
+    /// pid file: that lives in /run/clamav, which the clamav user writes, and a pid file
+    /// replanted as a symlink between our clean-up and the call made `--stop` find nothing
+    /// (and a second daemon start). freshclam still writes its own `--pid` file.
     fn ssd(&self, op: Op) -> Result<(), String> {
         let ssd = self
             .start_stop_daemon
             .clone()
             .ok_or("start-stop-daemon not found")?;
-        let name = self
-            .freshclam
-            .file_name()
-            .map_or_else(|| "freshclam".into(), |n| n.to_string_lossy().into_owned());
         let mut cmd = clean(&ssd);
         let mut limit = self.short;
         match op {
@@ -189,15 +187,13 @@ impl System {
             Op::Kill => cmd.args(["--stop", "--oknodo", "--quiet", "--signal", "KILL"]),
             Op::Status => cmd.arg("--status"),
         };
-        cmd.arg("--pidfile")
-            .arg(&self.scope.pid_file)
-            .arg("--name")
-            .arg(&name);
+        cmd.arg("--exec")
+            .arg(&self.freshclam)
+            .arg("--user")
+            .arg(&self.scope.database_owner);
         if let Op::Start = op {
             cmd.arg("--chuid")
                 .arg(&self.scope.database_owner)
-                .arg("--exec")
-                .arg(&self.freshclam)
                 .arg("--")
                 .args(["-d", "--quiet"])
                 .arg(format!("--config-file={}", self.freshclam_conf.display()))

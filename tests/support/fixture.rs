@@ -163,18 +163,19 @@ esac
             &format!(
                 r#"#!/bin/sh
 F={f}
-op=; pid=; user=; sig=
+op=; pid=; user=; sig=; match=; pidfile=
 while [ "$#" -gt 0 ]; do case "$1" in
   --start) op=start ;; --stop) op=stop ;; --status) op=status ;;
-  --pidfile) shift; pid=$1 ;; --chuid) shift; user=$1 ;; --signal) shift; sig=$1 ;;
-  --) break ;;
+  --pidfile) shift; pidfile=$1 ;; --chuid) shift; user=$1 ;; --signal) shift; sig=$1 ;;
+  --user) shift; match=$1 ;;
+  --) shift; for a in "$@"; do case "$a" in --pid=*) pid=${{a#--pid=}} ;; esac; done; break ;;
 esac; shift; done
 link=no; [ -L "$pid" ] && link=yes
-echo "$op pid=$pid user=$user sig=$sig symlink=$link uid=$(id -u)" >> $F/ssd.calls
+echo "$op pid=$pid user=$user match=$match pidfile=$pidfile sig=$sig symlink=$link uid=$(id -u)" >> $F/ssd.calls
 [ "$sig" = KILL ] && op=kill
 echo "$op" >> $F/service.calls
 case "$op" in
-  start) echo $$ > "$pid"
+  start) [ -n "$pid" ] && echo $$ > "$pid"
          if [ -e $F/daemon.dies ]; then cat $F/daemon.dies >> {log}; echo dead > $F/daemon.state
          else echo active > $F/daemon.state; fi ;;
   stop) [ -e $F/stop.hang ] && sleep 1000; echo inactive > $F/daemon.state ;;
