@@ -1746,3 +1746,18 @@ fn worker_log_stays_bounded_while_syslog_is_down() {
     assert_eq!(text.matches("further audit lines dropped").count(), 1);
     assert!(fx.daemon_active());
 }
+
+#[test]
+fn a_daemon_that_cannot_write_its_pid_file_is_started_without_one() {
+    // SysV mode; freshclam (as the owner) exits 2 when it cannot write its pid file, which
+    // the clamav user can make so by replanting a symlink there faster than we remove it.
+    let fx = Fixture::new();
+    fs::write(fx.p("fake/pid.fails"), "").unwrap();
+    fx.cmd().args(["repair", "--wait"]).assert().success();
+    assert!(fx.daemon_active(), "the daemon runs all the same");
+    let ssd = fx.read("fake/ssd.calls");
+    let starts: Vec<&str> = ssd.lines().filter(|l| l.starts_with("start ")).collect();
+    assert_eq!(starts.len(), 2, "{ssd}");
+    assert!(starts[0].starts_with("start pid=/"), "{ssd}");
+    assert!(starts[1].starts_with("start pid= "), "{ssd}");
+}

@@ -131,7 +131,8 @@ pub(crate) struct System {
 
 /// What start-stop-daemon is asked to do.
 enum Op {
-    Start,
+    /// Start the daemon; `true`: with freshclam's `--pid` file.
+    Start(bool),
     Stop(Duration),
     Kill,
     Status,
@@ -178,7 +179,7 @@ impl System {
         let mut cmd = clean(&ssd);
         let mut limit = self.short;
         match op {
-            Op::Start => cmd.args(["--start", "--oknodo", "--quiet"]),
+            Op::Start(_) => cmd.args(["--start", "--oknodo", "--quiet"]),
             Op::Stop(l) => {
                 limit = l + Duration::from_secs(10);
                 cmd.args(["--stop", "--oknodo", "--quiet", "--retry"])
@@ -191,13 +192,15 @@ impl System {
             .arg(&self.freshclam)
             .arg("--user")
             .arg(&self.scope.database_owner);
-        if let Op::Start = op {
+        if let Op::Start(with_pid) = op {
             cmd.arg("--chuid")
                 .arg(&self.scope.database_owner)
                 .arg("--")
                 .args(["-d", "--quiet"])
-                .arg(format!("--config-file={}", self.freshclam_conf.display()))
-                .arg(format!("--pid={}", self.scope.pid_file.display()));
+                .arg(format!("--config-file={}", self.freshclam_conf.display()));
+            if with_pid {
+                cmd.arg(format!("--pid={}", self.scope.pid_file.display()));
+            }
         }
         run_ok(cmd, limit, &ssd)
     }
@@ -242,7 +245,13 @@ impl ServiceManager for System {
     fn start(&self) -> Result<(), String> {
         match self.mode {
             Mode::Systemd => self.systemctl(&["start"], self.short),
-            Mode::SysV => self.ssd(Op::Start),
+            // freshclam, run as the owner, refuses to start when it cannot write its pid
+            // file, and the clamav user can keep planting a symlink there: then the daemon
+            // starts without one (the handler finds it by executable and user anyway).
+            Mode::SysV => self.ssd(Op::Start(true)).or_else(|e| {
+                self.ssd(Op::Start(false))
+                    .map_err(|e2| format!("{e}; without a pid file: {e2}"))
+            }),
             _ => Err("no daemon".into()),
         }
     }

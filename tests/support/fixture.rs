@@ -175,7 +175,8 @@ echo "$op pid=$pid user=$user match=$match pidfile=$pidfile sig=$sig symlink=$li
 [ "$sig" = KILL ] && op=kill
 echo "$op" >> $F/service.calls
 case "$op" in
-  start) [ -n "$pid" ] && echo $$ > "$pid"
+  start) if [ -n "$pid" ] && [ -e $F/pid.fails ]; then exit 2; fi
+         [ -n "$pid" ] && echo $$ > "$pid"
          if [ -e $F/daemon.dies ]; then cat $F/daemon.dies >> {log}; echo dead > $F/daemon.state
          else echo active > $F/daemon.state; fi ;;
   stop) [ -e $F/stop.hang ] && sleep 1000; echo inactive > $F/daemon.state ;;
