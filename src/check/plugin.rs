@@ -184,27 +184,21 @@ pub(crate) fn run_with_cache(
 /// repair did not succeed. The record is root's (any owner is read, it only adds words);
 /// read without following a link, bounded, never blocking.
 fn last_repair_note(path: &Path, now: i64) -> Option<String> {
-    use crate::system::secure_open::{self, Kind, Rules};
+    use crate::handler::state::{LastRepair, is_success};
+    use crate::system::secure_open::{Kind, Rules};
     let rules = Rules {
         kind: Kind::Regular,
         owner: None,
         closed: true,
     };
-    let bytes = secure_open::read(path, &rules, 4096).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let get = |k: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(k).and_then(|r| r.strip_prefix('=')))
-    };
-    let outcome = get("outcome")?;
-    let finished: i64 = get("finished")?.parse().ok()?;
-    if matches!(outcome, "updated" | "current") {
+    let last = LastRepair::read_with(path, &rules)?;
+    if is_success(&last.outcome) {
         return None;
     }
-    let outcome: String = outcome.chars().take(300).collect();
+    let outcome: String = last.outcome.chars().take(300).collect();
     Some(format!(
         "; last repair {} ago: {outcome}",
-        format_age(now - finished)
+        format_age(now - last.finished)
     ))
 }
 

@@ -35,7 +35,12 @@ impl LastRepair {
     /// Reads the record; absent or unreadable means "never" (the rate limit then allows).
     pub(crate) fn read(path: &Path) -> Option<LastRepair> {
         let euid = nix::unistd::geteuid().as_raw();
-        let bytes = secure_open::read(path, &Rules::own_file(euid), 4096).ok()?;
+        Self::read_with(path, &Rules::own_file(euid))
+    }
+
+    /// [`Self::read`] with other rules for the file (the unprivileged check reads root's).
+    pub(crate) fn read_with(path: &Path, rules: &Rules) -> Option<LastRepair> {
+        let bytes = secure_open::read(path, rules, 4096).ok()?;
         let text = String::from_utf8(bytes).ok()?;
         let get = |k: &str| {
             text.lines()
