@@ -28,3 +28,7 @@ pub(crate) const STATE_DIR: &str = "/var/lib/clamav-freshen";
 pub(crate) const DATABASE_OWNER: &str = "clamav";
 /// The handler's last-repair record (root's, world-readable): the check reports its cause.
 pub(crate) const LAST_REPAIR: &str = "/var/lib/clamav-freshen/last-repair";
+/// clamd's configuration (clamav-daemon): present when clamd is installed.
+pub(crate) const CLAMD_CONF: &str = "/etc/clamav/clamd.conf";
+/// Debian's clamd control socket (clamd.conf `LocalSocket`).
+pub(crate) const CLAMD_SOCKET: &str = "/run/clamav/clamd.ctl";

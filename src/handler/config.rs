@@ -47,6 +47,13 @@ pub(crate) struct Config {
     pub(crate) max_age_hours: u64,
     pub(crate) backoff_max_secs: u64,
     pub(crate) heal_wait_secs: u64,
+    /// clamd.conf: when it exists, clamd is installed and is made to load the files.
+    pub(crate) clamd_conf: PathBuf,
+    /// Where root talks to clamd: a Unix socket path or `IP:PORT`; empty: never. clamd.conf
+    /// (which the clamav user may be able to write) must name the same endpoint.
+    pub(crate) clamd_socket: String,
+    /// Bound on clamd's reload after a repair.
+    pub(crate) clamd_reload_secs: u64,
 }
 
 impl Default for Config {
@@ -77,6 +84,9 @@ impl Default for Config {
             max_age_hours: 48,
             backoff_max_secs: 6 * 3600,
             heal_wait_secs: 7,
+            clamd_conf: crate::defaults::CLAMD_CONF.into(),
+            clamd_socket: crate::defaults::CLAMD_SOCKET.into(),
+            clamd_reload_secs: 120,
         }
     }
 }
@@ -137,6 +147,7 @@ impl Config {
             ("freshclam", &self.freshclam),
             ("freshclam_conf", &self.freshclam_conf),
             ("nagios_command_file", &self.nagios_command_file),
+            ("clamd_conf", &self.clamd_conf),
         ] {
             if !p.is_absolute() {
                 return Err(format!("{k} must be an absolute path"));
@@ -191,6 +202,10 @@ impl Config {
         }
         self.facility()?;
         self.dns_server()?;
+        self.clamd_endpoint()?;
+        if self.clamd_reload_secs == 0 || self.clamd_reload_secs > 3600 {
+            return Err("clamd_reload_secs must be 1..3600".into());
+        }
         if self.backoff_max_secs > MAX_SECS {
             return Err("backoff_max_secs must not exceed one year".into());
         }
@@ -289,6 +304,30 @@ impl Config {
             .map_err(|_| format!("check_dns_server {s:?} is not IP or IP:PORT"))
     }
 
+    /// `clamd_socket` as an endpoint; `None` when empty (root never talks to clamd).
+    pub(crate) fn clamd_endpoint(&self) -> Result<Option<crate::clamav::clamd::Endpoint>, String> {
+        use crate::clamav::clamd::Endpoint;
+        let s = self.clamd_socket.trim();
+        if s.is_empty() {
+            return Ok(None);
+        }
+        if s.starts_with('/') {
+            let p = Path::new(s);
+            if p.components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+                || s.len() > 107
+            {
+                return Err(
+                    "clamd_socket must be a plain absolute path (at most 107 bytes)".into(),
+                );
+            }
+            return Ok(Some(Endpoint::Unix(p.into())));
+        }
+        s.parse::<std::net::SocketAddr>()
+            .map(|a| Some(Endpoint::Tcp(a)))
+            .map_err(|_| format!("clamd_socket {s:?} is neither an absolute path nor IP:PORT"))
+    }
+
     pub(crate) fn facility(&self) -> Result<syslog::Facility, String> {
         self.syslog_facility
             .parse()
@@ -338,7 +377,7 @@ mod tests {
             },
             Config::default()
         );
-        assert_eq!(all.len(), 25);
+        assert_eq!(all.len(), 28);
     }
 
     #[test]
@@ -450,5 +489,38 @@ mod tests {
         assert!(e.contains("heal_wait_secs must not exceed 300"), "{e}");
         let c = Config::parse("heal_wait_secs = 0\nbackoff_max_secs = 0\n").unwrap();
         assert_eq!((c.heal_wait_secs, c.backoff_max_secs), (0, 0));
+    }
+
+    #[test]
+    fn clamd_endpoint_is_a_plain_path_or_ip_port_or_nothing() {
+        use crate::clamav::clamd::Endpoint;
+        let c = Config::default();
+        assert_eq!(
+            c.clamd_endpoint().unwrap(),
+            Some(Endpoint::Unix("/run/clamav/clamd.ctl".into()))
+        );
+        let c = Config::parse("clamd_socket = \"127.0.0.1:3310\"\n").unwrap();
+        assert_eq!(
+            c.clamd_endpoint().unwrap(),
+            Some(Endpoint::Tcp("127.0.0.1:3310".parse().unwrap()))
+        );
+        assert_eq!(
+            Config::parse("clamd_socket = \"\"\n")
+                .unwrap()
+                .clamd_endpoint()
+                .unwrap(),
+            None
+        );
+        for bad in [
+            "run/clamd.ctl",
+            "/run/../etc/x",
+            "localhost:3310",
+            "127.0.0.1",
+        ] {
+            let e = Config::parse(&format!("clamd_socket = \"{bad}\"\n")).unwrap_err();
+            assert!(e.contains("clamd_socket"), "{bad}: {e}");
+        }
+        assert!(Config::parse("clamd_reload_secs = 0\n").is_err());
+        assert!(Config::parse("clamd_conf = \"clamd.conf\"\n").is_err());
     }
 }

@@ -51,6 +51,10 @@ pub(crate) enum Outcome {
     Cooldown,
     Forbidden,
     Failed(String),
+    /// Only clamd lagged behind current files: it was made to reload, freshclam untouched.
+    Reloaded,
+    /// The files are current but clamd did not load them: the cause.
+    ClamdStale(String),
     /// Root would not act: freshclam.conf disagrees with root's configuration, or the
     /// database directory or its owner is not one root acts on. Nothing was changed.
     Refused(String),
@@ -58,7 +62,10 @@ pub(crate) enum Outcome {
 
 impl Outcome {
     pub(crate) fn is_success(&self) -> bool {
-        matches!(self, Outcome::Updated | Outcome::Current)
+        matches!(
+            self,
+            Outcome::Updated | Outcome::Current | Outcome::Reloaded
+        )
     }
 }
 
@@ -70,6 +77,8 @@ impl fmt::Display for Outcome {
             Outcome::Cooldown => f.write_str("cool-down"),
             Outcome::Forbidden => f.write_str("forbidden"),
             Outcome::Failed(r) => write!(f, "failed: {r}"),
+            Outcome::Reloaded => f.write_str("reloaded"),
+            Outcome::ClamdStale(r) => write!(f, "clamd did not reload: {r}"),
             Outcome::Refused(r) => write!(f, "refused: {r}"),
         }
     }

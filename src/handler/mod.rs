@@ -21,6 +21,7 @@ pub(crate) mod paths;
 pub(crate) mod ports;
 pub(crate) mod preflight;
 pub(crate) mod real;
+pub(crate) mod reload;
 pub(crate) mod repair;
 pub(crate) mod scope;
 pub(crate) mod service;
@@ -178,6 +179,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     };
     let checker = BuiltinCheck::new(&paths, &cfg);
     let heal_timer = timer::System::new(&paths);
+    let scanner = real::Clamd::new(&paths, &cfg);
     let env = Env {
         p: Ports {
             audit: &audit,
@@ -191,6 +193,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             db: &db,
             checker: &checker,
             timer: &heal_timer,
+            scanner: &scanner,
             stop: &system::stop_requested,
         },
         cfg: &cfg,

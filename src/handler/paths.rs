@@ -149,7 +149,7 @@ impl Paths {
     }
 }
 
-fn reroot(root: Option<&Path>, p: &Path) -> PathBuf {
+pub(crate) fn reroot(root: Option<&Path>, p: &Path) -> PathBuf {
     match root {
         None => p.to_path_buf(),
         Some(r) => r.join(p.strip_prefix("/").unwrap_or(p)),

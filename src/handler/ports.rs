@@ -112,6 +112,7 @@ pub(crate) struct Ports<'a> {
     pub(crate) db: &'a dyn Database,
     pub(crate) checker: &'a dyn Checker,
     pub(crate) timer: &'a dyn HealTimer,
+    pub(crate) scanner: &'a dyn crate::handler::reload::Scanner,
     /// A stop signal the process received, if any.
     pub(crate) stop: &'a dyn Fn() -> Option<i32>,
 }

@@ -2,6 +2,7 @@
 //! monitor's command file, the detached worker, the built-in check. Built once in `main`.
 
 use crate::check::plugin::{self, CheckOptions, CheckReport};
+use crate::clamav::clamd::{self, ClamdError, Endpoint, Loaded, Peer};
 use crate::clamav::freshclam_dat::{Cooldown, FreshclamDat};
 use crate::handler::audit::Audit;
 use crate::handler::config::Config;
@@ -10,6 +11,7 @@ use crate::handler::paths::Paths;
 use crate::handler::ports::{
     Checker, Clock, Database, Held, Monitor, RepairLock, Spawner, StateStore,
 };
+use crate::handler::reload::Scanner;
 use crate::handler::state::LastRepair;
 use crate::nagios::command_file::{self, Submit};
 use crate::nagios::range::Range;
@@ -19,7 +21,7 @@ use std::fs::File;
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// worker.log is emptied at the next spawn once it grows past the bound the worker keeps
 /// while writing.
@@ -254,5 +256,106 @@ impl Checker for BuiltinCheck {
     fn check(&self, now: i64) -> Result<CheckReport, String> {
         std::panic::catch_unwind(|| plugin::run(&self.opts, now))
             .map_err(|_| "check failed internally".to_string())
+    }
+}
+
+/// clamd at the endpoint root's configuration names, when clamd.conf (clamav-daemon)
+/// exists and names the same one.
+pub(crate) struct Clamd {
+    conf: std::path::PathBuf,
+    endpoint: Result<Option<Endpoint>, String>,
+    /// The database owner: clamd's `User` on Debian, the only peer a Unix socket may have.
+    owner: String,
+    /// The test root (test builds only), under which clamd.conf's socket path is read too.
+    root: Option<std::path::PathBuf>,
+}
+
+impl Clamd {
+    pub(crate) fn new(paths: &Paths, cfg: &Config) -> Clamd {
+        let caller = paths.root.as_ref().map(|_| {
+            uzers::get_effective_username()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "root".into())
+        });
+        Clamd {
+            conf: paths.map(&cfg.clamd_conf),
+            // Validated when the config was loaded.
+            endpoint: cfg.clamd_endpoint().map(|e| {
+                e.map(|e| match e {
+                    Endpoint::Unix(p) => Endpoint::Unix(paths.map(&p)),
+                    tcp => tcp,
+                })
+            }),
+            owner: cfg.database_owner(caller.as_deref()),
+            root: paths.root.clone(),
+        }
+    }
+
+    /// The endpoint and its expected peer, once clamd.conf agreed.
+    fn target(&self) -> Result<Option<(Endpoint, Option<Peer>)>, String> {
+        let Some(ours) = self.endpoint.clone()? else {
+            return Ok(None);
+        };
+        let conf = match crate::clamav::clamd::load_conf(&self.conf) {
+            Ok(c) => c,
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e.to_string()),
+        };
+        let theirs = match conf.endpoint {
+            // Debian's generated clamd.conf says /var/run/clamav/clamd.ctl; /var/run is
+            // the symlink to /run that policy requires.
+            Some(Endpoint::Unix(p)) => Some(Endpoint::Unix(crate::handler::paths::reroot(
+                self.root.as_deref(),
+                &p.strip_prefix("/var/run")
+                    .map_or_else(|_| p.clone(), |rest| Path::new("/run").join(rest)),
+            ))),
+            other => other,
+        };
+        if theirs.as_ref() != Some(&ours) {
+            return Err(format!(
+                "{} names {}, not clamd_socket {ours}: not talking to it",
+                self.conf.display(),
+                theirs.map_or_else(|| "no socket".to_string(), |t| t.to_string())
+            ));
+        }
+        let peer = match ours {
+            Endpoint::Unix(_) => Some(Peer {
+                uid: crate::handler::scope::resolve_owner(&self.owner)
+                    .ok_or_else(|| format!("unknown user {:?}", self.owner))?
+                    .uid,
+            }),
+            Endpoint::Tcp(_) => None,
+        };
+        Ok(Some((ours, peer)))
+    }
+}
+
+impl Scanner for Clamd {
+    fn endpoint(&self) -> Result<Option<String>, String> {
+        Ok(self.target()?.map(|(e, _)| e.to_string()))
+    }
+    fn loaded(&self, deadline: Instant) -> Result<Loaded, ClamdError> {
+        let (e, peer) = self.target_or_err()?;
+        clamd::version(&e, peer, deadline)
+    }
+    fn reload(&self, deadline: Instant) -> Result<(), ClamdError> {
+        let (e, peer) = self.target_or_err()?;
+        clamd::reload(&e, peer, deadline)
+    }
+}
+
+impl Clamd {
+    fn target_or_err(&self) -> Result<(Endpoint, Option<Peer>), ClamdError> {
+        match self.target() {
+            Ok(Some(t)) => Ok(t),
+            Ok(None) => Err(ClamdError::Connect {
+                endpoint: self.conf.display().to_string(),
+                reason: "clamd is not configured".into(),
+            }),
+            Err(reason) => Err(ClamdError::Connect {
+                endpoint: self.conf.display().to_string(),
+                reason,
+            }),
+        }
     }
 }

@@ -58,6 +58,9 @@ pub(crate) fn repair_wait(env: &Env) -> Result<Outcome, HandlerError> {
             printable(e)
         ));
     }
+    if let Some(c) = env.p.state.last().and_then(|rec| rec.clamd) {
+        lines.push(format!("clamav-freshen: clamd {}", printable(&c)));
+    }
     Ok(Outcome {
         lines,
         code: if r.outcome.is_success() { 0 } else { 1 },

@@ -20,11 +20,14 @@ pub(crate) struct LastRepair {
     pub(crate) failures: u32,
     /// When the next repair is allowed, as written (informational).
     pub(crate) next_allowed: Option<i64>,
+    /// What became of clamd at the end of this repair (`reload::Sync` as text), when it
+    /// is installed.
+    pub(crate) clamd: Option<String>,
 }
 
 /// Whether an outcome text (the ladder's `Outcome` as written) is a success.
 pub(crate) fn is_success(outcome: &str) -> bool {
-    matches!(outcome, "updated" | "current")
+    matches!(outcome, "updated" | "current" | "reloaded")
 }
 
 impl LastRepair {
@@ -57,6 +60,7 @@ impl LastRepair {
             finished: get("finished")?.parse().ok()?,
             failures,
             next_allowed: get("next_allowed").and_then(|v| v.parse().ok()),
+            clamd: get("clamd").map(str::to_string),
             outcome,
         })
     }
@@ -84,6 +88,10 @@ impl LastRepair {
         if let Some(n) = self.next_allowed {
             writeln!(f, "next_allowed={n}")?;
         }
+        if let Some(c) = &self.clamd {
+            let c: String = c.chars().filter(|c| !c.is_control()).collect();
+            writeln!(f, "clamd={c}")?;
+        }
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     }
@@ -104,6 +112,7 @@ mod tests {
             outcome: "failed: x\ny".into(),
             failures: 3,
             next_allowed: Some(3625),
+            clamd: None,
         };
         r.write(&d.path().join("s"), &p).unwrap();
         let back = LastRepair::read(&p).unwrap();
@@ -160,6 +169,7 @@ mod tests {
             outcome: "current".into(),
             failures: 0,
             next_allowed: None,
+            clamd: None,
         };
         assert!(r.write(&dir, &dir.join("last-repair")).is_err());
         assert!(!dir.join("last-repair").exists());
@@ -179,6 +189,8 @@ mod tests {
             Outcome::Cooldown,
             Outcome::Forbidden,
             Outcome::Failed("x".into()),
+            Outcome::Reloaded,
+            Outcome::ClamdStale("x".into()),
         ] {
             assert_eq!(is_success(&o.to_string()), o.is_success(), "{o}");
         }

@@ -84,6 +84,11 @@ pub(crate) fn gather(env: &Env, cfg_problem: Option<&str>) -> Status {
             push("local daily", format!("ERROR: {e}"));
         }
     }
+    let files_daily = env.p.db.local_daily().ok().map(|(v, _, _)| v);
+    if let Some((value, ok)) = clamd_line(env, files_daily) {
+        healthy &= ok;
+        push("clamd", value);
+    }
     let now = env.p.clock.now();
     match env.p.checker.check(now) {
         Ok(r) => {
@@ -123,6 +128,16 @@ pub(crate) fn gather(env: &Env, cfg_problem: Option<&str>) -> Status {
             None => "never".into(),
         },
     );
+    if let Some(c) = last.as_ref().and_then(|r| r.clamd.as_ref()) {
+        push(
+            "last reload",
+            format!(
+                "{} ({})",
+                c,
+                when::with_age(last.as_ref().map_or(now, |r| r.finished), now)
+            ),
+        );
+    }
     if let Some(r) = last.as_ref().filter(|r| r.failures > 0) {
         push(
             "failures",
@@ -180,6 +195,31 @@ pub(crate) fn gather(env: &Env, cfg_problem: Option<&str>) -> Status {
     }
     env.p.audit.event("status", &[("healthy", &healthy)]);
     Status { lines, healthy }
+}
+
+/// clamd's line, and whether it is healthy; `None` when no clamd is installed.
+fn clamd_line(env: &Env, files: Option<u32>) -> Option<(String, bool)> {
+    let endpoint = match env.p.scanner.endpoint() {
+        Ok(None) => return None,
+        Ok(Some(e)) => e,
+        Err(e) => return Some((format!("REFUSED: {e}"), false)),
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    Some(match env.p.scanner.loaded(deadline) {
+        Ok(l) => {
+            let daily = l
+                .daily
+                .map_or("no daily".to_string(), |d| format!("daily {d}"));
+            let behind = matches!((l.daily, files), (Some(d), Some(f)) if d < f)
+                || (l.daily.is_none() && files.is_some());
+            let note = if behind { ", BEHIND the files" } else { "" };
+            (
+                format!("{endpoint}: loaded {daily} (ClamAV {}){note}", l.engine),
+                !behind,
+            )
+        }
+        Err(e) => (format!("{endpoint}: NOT answering: {e}"), false),
+    })
 }
 
 /// `enabled, active; next 2026-12-02 00:30 UTC (in 12 min), last 2026-12-02 00:00 UTC

@@ -18,6 +18,8 @@ use super::{handle, heal, repair, status};
 use crate::check::plugin::CheckReport;
 use crate::clamav::freshclam_dat::Cooldown;
 use crate::handler::audit::Capture;
+use crate::handler::ladder::{Outcome, Report};
+use crate::handler::reload::fake::FakeScanner;
 use crate::nagios::{ServiceState, StateType};
 use crate::system::process::{Credentials, End};
 use std::cell::{Cell, RefCell};
@@ -132,6 +134,7 @@ impl Spawner for FakeSpawner {
                 outcome: outcome.clone(),
                 failures: u32::from(!super::state::is_success(outcome)),
                 next_allowed: None,
+                clamd: None,
             });
         }
         if let Some((st, check)) = &*self.check_after.borrow() {
@@ -252,6 +255,7 @@ struct World {
     db: FakeDb,
     check: FakeCheck,
     timer: FakeTimer,
+    scanner: FakeScanner,
 }
 
 impl World {
@@ -280,6 +284,7 @@ impl World {
                 next: Some(NOW + 600),
                 last: Some(NOW - 1200),
             })),
+            scanner: FakeScanner::absent(),
         }
     }
 
@@ -297,6 +302,7 @@ impl World {
                 db: &self.db,
                 checker: &self.check,
                 timer: &self.timer,
+                scanner: &self.scanner,
                 stop: &|| None,
             },
             cfg: &self.cfg,
@@ -390,6 +396,7 @@ fn rate_limit_holds_for_monitor_events_and_not_for_the_admin() {
         outcome: "failed: x".into(),
         failures: 1,
         next_allowed: None,
+        clamd: None,
     });
     w.handle(ServiceState::Critical, StateType::Hard, 1)
         .unwrap();
@@ -594,6 +601,7 @@ fn every_trigger_shares_one_backoff() {
         outcome: "failed: exit 5 connection".into(),
         failures: 3,
         next_allowed: Some(NOW + 2400),
+        clamd: None,
     });
     w.handle(ServiceState::Critical, StateType::Hard, 1)
         .unwrap();
@@ -644,6 +652,7 @@ fn the_worker_counts_consecutive_failures_and_a_success_resets_them() {
         outcome: "updated".into(),
         failures: 0,
         next_allowed: None,
+        clamd: None,
     });
     repair::repair_wait(&w.env()).unwrap();
     assert_eq!(w.state.last().unwrap().failures, 1);
@@ -741,6 +750,7 @@ fn status_shows_the_backoff_with_dates_and_ages() {
         outcome: "failed: exit 5 connection".into(),
         failures: 2,
         next_allowed: None,
+        clamd: None,
     });
     w.db.cooldown.set(Some(NOW + 3600));
     *w.timer.0.borrow_mut() = HealSchedule::Cron {
@@ -763,4 +773,170 @@ fn status_shows_the_backoff_with_dates_and_ages() {
         text.contains("heal timer:   unknown: systemctl show: timed out\n"),
         "{text}"
     );
+}
+
+/// The files as new as the published daily (lag 0), clamd one behind.
+fn files_current(w: &mut World) {
+    let mut r = report(ServiceState::Warning);
+    r.lag = Some(0);
+    *w.check.0.borrow_mut() = Ok(r);
+}
+
+#[test]
+fn clamd_behind_current_files_is_reloaded_and_freshclam_left_alone() {
+    let mut w = World::new();
+    files_current(&mut w);
+    w.scanner = FakeScanner::at(99).reloads_to(100, 2);
+    let out = repair::repair_wait(&w.env()).unwrap();
+    assert_eq!(out.code, 0, "{:?}", out.lines);
+    assert!(
+        out.lines[0].starts_with("clamav-freshen: reloaded"),
+        "{:?}",
+        out.lines
+    );
+    assert!(
+        out.lines
+            .iter()
+            .any(|l| l.contains("clamd reloaded daily 99 -> 100")),
+        "{:?}",
+        out.lines
+    );
+    // NoFreshclam fails every run: the ladder did not run, the daemon was not touched.
+    assert_eq!(w.svc.starts.get(), 0);
+    assert!(
+        !w.audit.contains("event=freshclam"),
+        "{:?}",
+        w.audit.lines()
+    );
+    assert!(w.audit.contains("event=repair-start mode=clamd-only"));
+    let rec = w.state.last().unwrap();
+    assert_eq!((rec.outcome.as_str(), rec.failures), ("reloaded", 0));
+    assert!(
+        rec.clamd
+            .as_deref()
+            .unwrap()
+            .starts_with("reloaded daily 99 -> 100")
+    );
+    assert_eq!(w.monitor.0.get(), 1, "the monitor re-checks");
+}
+
+#[test]
+fn clamd_that_will_not_reload_is_its_own_failure_and_counts_for_the_backoff() {
+    let mut w = World::new();
+    files_current(&mut w);
+    w.cfg.clamd_reload_secs = 1;
+    w.scanner = FakeScanner::at(99);
+    let out = repair::repair_wait(&w.env()).unwrap();
+    assert_eq!(out.code, 1, "{:?}", out.lines);
+    let rec = w.state.last().unwrap();
+    assert!(
+        rec.outcome
+            .starts_with("clamd did not reload: still daily 99"),
+        "{rec:?}"
+    );
+    assert_eq!(rec.failures, 1);
+    assert!(
+        w.audit.contains("event=clamd result=failed"),
+        "{:?}",
+        w.audit.lines()
+    );
+}
+
+#[test]
+fn files_behind_the_published_daily_get_the_full_repair_even_with_clamd_behind() {
+    let mut w = World::new();
+    // report(): lag 2.
+    w.scanner = FakeScanner::at(99).reloads_to(100, 0);
+    repair::repair_wait(&w.env()).unwrap();
+    assert!(
+        w.audit.contains("event=repair-start mode=systemd"),
+        "{:?}",
+        w.audit.lines()
+    );
+    assert!(!w.audit.contains("mode=clamd-only"));
+}
+
+#[test]
+fn no_clamd_changes_nothing() {
+    let mut w = World::new();
+    files_current(&mut w);
+    repair::repair_wait(&w.env()).unwrap();
+    assert!(!w.audit.contains("event=clamd"), "{:?}", w.audit.lines());
+    assert_eq!(w.state.last().unwrap().clamd, None);
+}
+
+#[test]
+fn a_repair_that_updated_the_files_fails_when_clamd_does_not_load_them() {
+    let mut w = World::new();
+    w.cfg.clamd_reload_secs = 1;
+    w.scanner = FakeScanner::at(99);
+    let mut r = Report {
+        outcome: Outcome::Updated,
+        before: Some(99),
+        after: Some(100),
+        started: NOW,
+        finished: NOW + 5,
+        mode: Mode::Systemd,
+        daemon_started: Some(Ok(())),
+    };
+    let sync = crate::handler::worker::scanner_after_files(&w.env(), &mut r);
+    assert!(!sync.is_ok());
+    assert!(
+        r.outcome.to_string().starts_with("clamd did not reload: "),
+        "{}",
+        r.outcome
+    );
+    // A reload that works leaves the outcome alone.
+    w.scanner = FakeScanner::at(99).reloads_to(100, 1);
+    let mut r2 = Report {
+        outcome: Outcome::Updated,
+        ..r
+    };
+    crate::handler::worker::scanner_after_files(&w.env(), &mut r2);
+    assert_eq!(r2.outcome, Outcome::Updated);
+    // A refused repair never talks to clamd.
+    let s = FakeScanner::at(99);
+    w.scanner = s;
+    let mut r3 = Report {
+        outcome: Outcome::Refused("x".into()),
+        ..r2
+    };
+    crate::handler::worker::scanner_after_files(&w.env(), &mut r3);
+    assert!(w.scanner.calls.borrow().is_empty());
+}
+
+#[test]
+fn status_shows_clamd_and_its_last_reload() {
+    let mut w = World::new();
+    w.scanner = FakeScanner::at(100);
+    *w.state.0.borrow_mut() = Some(LastRepair {
+        started: NOW - 70,
+        finished: NOW - 60,
+        outcome: "reloaded".into(),
+        failures: 0,
+        next_allowed: None,
+        clamd: Some("reloaded daily 99 -> 100 in 3s".into()),
+    });
+    let s = status::gather(&w.env(), None).to_string();
+    assert!(
+        s.contains("clamd:        /run/clamav/clamd.ctl: loaded daily 100 (ClamAV 1.4.3)"),
+        "{s}"
+    );
+    assert!(
+        s.contains("last reload:  reloaded daily 99 -> 100 in 3s ("),
+        "{s}"
+    );
+    w.scanner = FakeScanner::at(98);
+    let st = status::gather(&w.env(), None);
+    assert!(st.to_string().contains("BEHIND the files"), "{st}");
+    assert!(!st.healthy);
+    w.scanner = FakeScanner {
+        answering: false,
+        ..FakeScanner::at(98)
+    };
+    let st = status::gather(&w.env(), None);
+    assert!(st.to_string().contains("NOT answering"), "{st}");
+    assert!(!st.healthy);
+    w.scanner = FakeScanner::absent();
+    assert!(!status::gather(&w.env(), None).to_string().contains("clamd"));
 }

@@ -15,6 +15,9 @@ ST_BASE_PKGS=${SYSTEST_BASE_PKGS:-systemd,systemd-sysv,dbus}
 # dnsmasq-base + python3: the local DNS TXT server and the local mirror.
 # procps, psmisc: ps/pkill/fuser for the fault tests. less: nothing, but journalctl's pager.
 ST_PREP_PKGS=${SYSTEST_PREP_PKGS:-nagios4 clamav-freshclam sudo dnsmasq-base python3 procps psmisc}
+# Downloaded into /opt/systest-debs, not installed: the scanner, which only the clamd
+# group installs (offline, with dpkg -i) so that every other group runs without it.
+ST_SPARE_PKGS=${SYSTEST_SPARE_PKGS:-clamav-daemon}
 
 # First URI among the host's enabled apt sources matching the regex $1.
 host_apt_uri() {
@@ -95,7 +98,7 @@ image_prepared() {
     # the key), plus ours
     pkgs="$ST_PREP_PKGS $(comm -23 <(deb_dep_pkgs "$deb" | tr ' ' '\n' | sed '/^$/d' | sort -u) <(_installed_in "$base"))"
     pkgs=$(printf '%s\n' $pkgs | grep -vx 'clamav-freshen' | sort -u | tr '\n' ' ')
-    key=$(_file_key "$suite" "$arch" "$base" "$pkgs")
+    key=$(_file_key "$suite" "$arch" "$base" "$pkgs" "$ST_SPARE_PKGS")
     tarball=$ST_CACHE/prep-$suite-$arch-$key.tar.zst
     (
         flock -w 1800 9 || { echo "systest: timeout waiting for $ST_CACHE lock" >&2; exit 1; }
@@ -124,7 +127,7 @@ _build_prepared() {
     mount -t proc proc "$b/proc"
     # shellcheck disable=SC2086
     timeout 1500 chroot "$b" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
-        DEBIAN_FRONTEND=noninteractive /bin/sh -ec '
+        SPARE="$ST_SPARE_PKGS" DEBIAN_FRONTEND=noninteractive /bin/sh -ec '
         apt-get update -q
         apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
         # Trixie: the one-shot clamav-freshclam-once races the daemon for the log lock at
@@ -136,6 +139,9 @@ _build_prepared() {
         # but a booted container must start them.
         systemctl enable nagios4.service clamav-freshclam.service
         apt-get clean
+        mkdir -p /opt/systest-debs/partial
+        apt-get install -y -q --download-only -o Dir::Cache::archives=/opt/systest-debs $SPARE
+        rm -rf /opt/systest-debs/partial /opt/systest-debs/lock
         ' systest-prep $pkgs >"$ST_CACHE/prep-$suite.log" 2>&1 || rc=$?
     umount "$b/proc" || umount -l "$b/proc" || true
     if [[ $rc != 0 ]]; then

@@ -6,7 +6,7 @@
 #   tests/system/run.sh [--deb PATH] [--deb2 PATH] [--release bookworm,trixie]
 #                       [--only GROUP,...] [--keep]
 #
-# GROUP: rig install timer privilege loop admin lifecycle faults hostile (default: all)
+# GROUP: rig install timer privilege loop admin lifecycle faults hostile clamd (default: all)
 # --deb    the package (default: newest target/debian/clamav-freshen_*.deb)
 # --deb2   a newer build for the upgrade test (default: repacked from --deb with
 #          the version bumped to <version>+systest2)
@@ -27,7 +27,7 @@ ST_T0=$SECONDS
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 releases=bookworm,trixie
-groups=rig,install,timer,privilege,loop,admin,lifecycle,faults,hostile
+groups=rig,install,timer,privilege,loop,admin,lifecycle,faults,hostile,clamd
 deb=${SYSTEST_DEB:-}
 deb2=${SYSTEST_DEB2:-}
 while (($#)); do
@@ -148,8 +148,10 @@ run_release() {
     if [[ -n $deb ]] && has_group admin; then group_admin "$rel" "$deb"; fi
     # fresh containers of its own (one with systemd, one with sysvinit as PID 1)
     if [[ -n $deb ]] && has_group hostile; then group_hostile "$rel" "$deb"; fi
+    # a container of its own with the real clamav-daemon
+    if [[ -n $deb ]] && has_group clamd; then group_clamd "$rel" "$deb"; fi
     if [[ -z $deb ]]; then
-        for g in install timer privilege loop admin lifecycle faults hostile; do
+        for g in install timer privilege loop admin lifecycle faults hostile clamd; do
             if has_group "$g"; then skip_group "$rel" "$g" "no .deb to test"; fi
         done
     fi
