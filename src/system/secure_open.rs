@@ -193,6 +193,42 @@ pub(crate) fn read(path: &Path, rules: &Rules, max: u64) -> Result<Vec<u8>, Open
     Ok(buf)
 }
 
+/// Connects to the Unix socket at `path` without following a symlink at its last
+/// component: the socket inode is pinned with `O_PATH | O_NOFOLLOW`, checked to be a socket
+/// on that descriptor, and connected through `/proc/self/fd/N`, so a rename between the
+/// check and the connect cannot point it elsewhere (the directory may be another user's).
+pub(crate) fn connect_unix(path: &Path) -> Result<std::os::unix::net::UnixStream, OpenError> {
+    let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let fd: OwnedFd = nix::fcntl::open(path, flags, Mode::empty()).map_err(|e| match e {
+        Errno::ENOENT => OpenError::NotFound { path: path.into() },
+        source => OpenError::Open {
+            path: path.into(),
+            source,
+        },
+    })?;
+    let st = fstat(&fd).map_err(|source| OpenError::Open {
+        path: path.into(),
+        source,
+    })?;
+    match st.st_mode & nix::libc::S_IFMT {
+        nix::libc::S_IFSOCK => {}
+        // O_PATH | O_NOFOLLOW opens the link itself rather than failing.
+        nix::libc::S_IFLNK => return Err(OpenError::Symlink { path: path.into() }),
+        _ => {
+            return Err(OpenError::Kind {
+                path: path.into(),
+                want: "socket",
+            });
+        }
+    }
+    use std::os::fd::AsRawFd;
+    let pinned = format!("/proc/self/fd/{}", fd.as_raw_fd());
+    std::os::unix::net::UnixStream::connect(&pinned).map_err(|e| OpenError::Read {
+        path: path.into(),
+        source: e,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -267,5 +303,27 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn a_socket_is_connected_and_a_symlink_to_one_is_not() {
+        let d = tempfile::tempdir().unwrap();
+        let sock = d.path().join("s.ctl");
+        let _l = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        assert!(connect_unix(&sock).is_ok());
+        let link = d.path().join("link.ctl");
+        std::os::unix::fs::symlink(&sock, &link).unwrap();
+        assert!(matches!(
+            connect_unix(&link),
+            Err(OpenError::Symlink { .. })
+        ));
+        let f = d.path().join("file");
+        std::fs::write(&f, b"x").unwrap();
+        assert!(matches!(connect_unix(&f), Err(OpenError::Kind { .. })));
+        assert!(
+            connect_unix(&d.path().join("none"))
+                .unwrap_err()
+                .is_not_found()
+        );
     }
 }
