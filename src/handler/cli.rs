@@ -55,7 +55,11 @@ pub(crate) enum Command {
     /// Internal: the detached repair worker. Refuses unless started by `clamav-freshen`
     /// itself with the repair lock inherited.
     #[command(hide = true)]
-    Worker,
+    Worker {
+        /// Who started the repair: monitor, nrpe, timer, heal or admin (a label).
+        #[arg(long, value_name = "LABEL")]
+        by: Option<String>,
+    },
 }
 
 #[cfg(test)]

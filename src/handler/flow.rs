@@ -15,6 +15,8 @@ pub(crate) struct Env<'a> {
     pub(crate) p: Ports<'a>,
     pub(crate) cfg: &'a Config,
     pub(crate) paths: &'a Paths,
+    /// How this process was started (who triggers a repair, for the record).
+    pub(crate) via: crate::handler::origin::Via,
 }
 
 /// A decision, with the lock when we hold it (a repair may then start under it).

@@ -17,6 +17,7 @@ pub(crate) mod freshclam;
 pub(crate) mod handle;
 pub(crate) mod heal;
 pub(crate) mod ladder;
+pub(crate) mod origin;
 pub(crate) mod paths;
 pub(crate) mod ports;
 pub(crate) mod preflight;
@@ -198,6 +199,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
         },
         cfg: &cfg,
         paths: &paths,
+        via: crate::handler::origin::Via::from_env(),
     };
 
     if let Some(problem) = &cfg_problem {
@@ -246,7 +248,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
             say!("{s}");
             Ok(s.exit_code())
         }
-        Command::Worker => worker::worker(&env, inherited_lock),
+        Command::Worker { by } => worker::worker(&env, inherited_lock, by.as_deref()),
     };
     result.unwrap_or_else(|e| fail(&audit, &e))
 }

@@ -47,7 +47,10 @@ pub(crate) trait RepairLock {
 /// The last-repair record (rate limit, `status`).
 pub(crate) trait StateStore {
     fn last(&self) -> Option<LastRepair>;
+    /// Saves the record and adds it to the history.
     fn save(&self, record: &LastRepair) -> std::io::Result<()>;
+    /// The last repairs, oldest first (at most `state::HISTORY_LEN`).
+    fn recent(&self) -> Vec<LastRepair>;
 }
 
 /// Asks the monitor for a forced re-check after a repair.
@@ -58,7 +61,8 @@ pub(crate) trait Monitor {
 
 /// Starts the detached worker holding `lock`; returns its pid.
 pub(crate) trait Spawner {
-    fn spawn_worker(&self, lock: &dyn Held) -> std::io::Result<u32>;
+    fn spawn_worker(&self, lock: &dyn Held, by: crate::handler::origin::By)
+    -> std::io::Result<u32>;
 }
 
 /// What the handler reads of the database directory outside the ladder.

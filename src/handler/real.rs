@@ -7,6 +7,7 @@ use crate::clamav::freshclam_dat::{Cooldown, FreshclamDat};
 use crate::handler::audit::Audit;
 use crate::handler::config::Config;
 use crate::handler::flight;
+use crate::handler::origin::By;
 use crate::handler::paths::Paths;
 use crate::handler::ports::{
     Checker, Clock, Database, Held, Monitor, RepairLock, Spawner, StateStore,
@@ -90,7 +91,15 @@ impl StateStore for StateFile<'_> {
         LastRepair::read(&self.0.state_file)
     }
     fn save(&self, record: &LastRepair) -> std::io::Result<()> {
-        record.write(&self.0.state_dir, &self.0.state_file)
+        record.write(&self.0.state_dir, &self.0.state_file)?;
+        crate::handler::state::append_history(&self.0.state_dir.join("history"), record)
+    }
+    fn recent(&self) -> Vec<LastRepair> {
+        let euid = nix::unistd::geteuid().as_raw();
+        crate::handler::state::read_history(
+            &self.0.state_dir.join("history"),
+            &Rules::own_file(euid),
+        )
     }
 }
 
@@ -123,7 +132,7 @@ pub(crate) struct Worker<'a> {
 }
 
 impl Spawner for Worker<'_> {
-    fn spawn_worker(&self, lock: &dyn Held) -> std::io::Result<u32> {
+    fn spawn_worker(&self, lock: &dyn Held, by: By) -> std::io::Result<u32> {
         let p = self.paths;
         let Some(fd) = lock.raw_fd() else {
             return Err(std::io::Error::other(
@@ -145,7 +154,7 @@ impl Spawner for Worker<'_> {
         } else {
             std::process::Command::new(&p.self_exe)
         };
-        cmd.arg("worker")
+        cmd.args(["worker", "--by", by.as_str()])
             .env_clear()
             .env("PATH", system::process::CLEAN_PATH)
             .current_dir("/");

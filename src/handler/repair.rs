@@ -42,7 +42,7 @@ pub(crate) fn repair_wait(env: &Env) -> Result<Outcome, HandlerError> {
         });
     }
     lock.record_holder();
-    let r = run_ladder(env);
+    let r = run_ladder(env, Some(crate::handler::origin::By::Admin));
     drop(lock);
     let v = |v: Option<u32>| v.map_or("none".into(), |v| v.to_string());
     let mut lines = vec![format!(

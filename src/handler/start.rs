@@ -18,7 +18,8 @@ pub(crate) fn start_repair(env: &Env, trigger: Trigger) -> Result<Started, Handl
     match (&decided.decision, decided.lock) {
         (Decision::Repair { reason }, Some(lock)) => {
             let at = env.p.clock.now();
-            match env.p.spawner.spawn_worker(&*lock) {
+            let by = crate::handler::origin::By::of(trigger, env.via);
+            match env.p.spawner.spawn_worker(&*lock, by) {
                 Ok(pid) => {
                     env.p
                         .audit

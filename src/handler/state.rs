@@ -23,6 +23,17 @@ pub(crate) struct LastRepair {
     /// What became of clamd at the end of this repair (`reload::Sync` as text), when it
     /// is installed.
     pub(crate) clamd: Option<String>,
+    /// Who started it: monitor, nrpe, timer, heal, admin (`origin::By`).
+    pub(crate) by: Option<String>,
+}
+
+/// Repairs kept in the history file (newest last), for `status`.
+pub(crate) const HISTORY_LEN: usize = 10;
+
+/// A trigger label as stored: a short lowercase word, else nothing.
+fn label(s: &str) -> Option<String> {
+    (!s.is_empty() && s.len() <= 16 && s.bytes().all(|b| b.is_ascii_lowercase()))
+        .then(|| s.to_string())
 }
 
 /// Whether an outcome text (the ladder's `Outcome` as written) is a success.
@@ -61,6 +72,7 @@ impl LastRepair {
             failures,
             next_allowed: get("next_allowed").and_then(|v| v.parse().ok()),
             clamd: get("clamd").map(str::to_string),
+            by: get("by").and_then(label),
             outcome,
         })
     }
@@ -88,6 +100,9 @@ impl LastRepair {
         if let Some(n) = self.next_allowed {
             writeln!(f, "next_allowed={n}")?;
         }
+        if let Some(b) = self.by.as_deref().and_then(label) {
+            writeln!(f, "by={b}")?;
+        }
         if let Some(c) = &self.clamd {
             let c: String = c.chars().filter(|c| !c.is_control()).collect();
             writeln!(f, "clamd={c}")?;
@@ -95,6 +110,77 @@ impl LastRepair {
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     }
+}
+
+/// One history line: `<finished> <duration> <by or -> <outcome>` (outcome last: it has
+/// spaces).
+fn history_line(r: &LastRepair) -> String {
+    let outcome: String = r
+        .outcome
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(512)
+        .collect();
+    format!(
+        "{} {} {} {outcome}",
+        r.finished,
+        r.duration(),
+        r.by.as_deref()
+            .and_then(label)
+            .unwrap_or_else(|| "-".into())
+    )
+}
+
+/// The last [`HISTORY_LEN`] repairs, oldest first; absent or unreadable: none.
+pub(crate) fn read_history(path: &Path, rules: &Rules) -> Vec<LastRepair> {
+    let Ok(bytes) = secure_open::read(path, rules, 64 * 1024) else {
+        return Vec::new();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let mut v: Vec<LastRepair> = text
+        .lines()
+        .filter_map(|l| {
+            let mut it = l.splitn(4, ' ');
+            let finished: i64 = it.next()?.parse().ok()?;
+            let duration: i64 = it.next()?.parse().ok()?;
+            let by = it.next()?;
+            let outcome = it.next()?.to_string();
+            Some(LastRepair {
+                started: finished.saturating_sub(duration),
+                finished,
+                failures: u32::from(!is_success(&outcome)),
+                outcome,
+                next_allowed: None,
+                clamd: None,
+                by: label(by),
+            })
+        })
+        .collect();
+    let skip = v.len().saturating_sub(HISTORY_LEN);
+    v.drain(..skip);
+    v
+}
+
+/// Appends `rec` to the history, keeping the last [`HISTORY_LEN`] (rewritten atomically,
+/// like the record).
+pub(crate) fn append_history(path: &Path, rec: &LastRepair) -> std::io::Result<()> {
+    let euid = nix::unistd::geteuid().as_raw();
+    let rules = Rules::own_file(euid);
+    let mut lines: Vec<String> = read_history(path, &rules)
+        .iter()
+        .map(history_line)
+        .collect();
+    lines.push(history_line(rec));
+    let skip = lines.len().saturating_sub(HISTORY_LEN);
+    let tmp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut f =
+        secure_open::open(&tmp, Access::CreateNew(0o644), &rules).map_err(std::io::Error::other)?;
+    for l in &lines[skip..] {
+        writeln!(f, "{l}")?;
+    }
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
 }
 
 #[cfg(test)]
@@ -113,6 +199,7 @@ mod tests {
             failures: 3,
             next_allowed: Some(3625),
             clamd: None,
+            by: None,
         };
         r.write(&d.path().join("s"), &p).unwrap();
         let back = LastRepair::read(&p).unwrap();
@@ -170,6 +257,7 @@ mod tests {
             failures: 0,
             next_allowed: None,
             clamd: None,
+            by: None,
         };
         assert!(r.write(&dir, &dir.join("last-repair")).is_err());
         assert!(!dir.join("last-repair").exists());
@@ -194,5 +282,39 @@ mod tests {
         ] {
             assert_eq!(is_success(&o.to_string()), o.is_success(), "{o}");
         }
+    }
+
+    #[test]
+    fn history_keeps_the_last_ten_with_who_started_them() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("history");
+        let me = nix::unistd::geteuid().as_raw();
+        assert!(read_history(&p, &Rules::own_file(me)).is_empty());
+        for i in 0..12 {
+            let r = LastRepair {
+                started: 100 * i,
+                finished: 100 * i + 7,
+                outcome: if i % 2 == 0 {
+                    "updated".into()
+                } else {
+                    "failed: a b\nc".into()
+                },
+                failures: 0,
+                next_allowed: None,
+                clamd: None,
+                by: Some(if i % 2 == 0 { "timer" } else { "monitor" }.into()),
+            };
+            append_history(&p, &r).unwrap();
+        }
+        let h = read_history(&p, &Rules::own_file(me));
+        assert_eq!(h.len(), HISTORY_LEN);
+        assert_eq!((h[0].finished, h[0].duration()), (207, 7));
+        assert_eq!(h[9].outcome, "failed: a bc");
+        assert_eq!(h[9].by.as_deref(), Some("monitor"));
+        assert_eq!(h[8].by.as_deref(), Some("timer"));
+        // A bogus label is not carried.
+        std::fs::write(&p, "5 1 Evil\x1b[ updated\n").unwrap();
+        let h = read_history(&p, &Rules::own_file(me));
+        assert_eq!(h[0].by, None);
     }
 }

@@ -138,6 +138,18 @@ pub(crate) fn gather(env: &Env, cfg_problem: Option<&str>) -> Status {
             ),
         );
     }
+    for r in env.p.state.recent().iter().rev().take(5) {
+        push(
+            "repaired",
+            format!(
+                "{} by {}: {} ({}s)",
+                when::with_age(r.finished, now),
+                r.by.as_deref().unwrap_or("?"),
+                r.outcome,
+                r.duration()
+            ),
+        );
+    }
     if let Some(r) = last.as_ref().filter(|r| r.failures > 0) {
         push(
             "failures",

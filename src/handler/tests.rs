@@ -92,14 +92,18 @@ type Record = Rc<RefCell<Option<LastRepair>>>;
 type Answer = Rc<RefCell<Result<CheckReport, String>>>;
 
 #[derive(Default)]
-struct FakeState(Record);
+struct FakeState(Record, RefCell<Vec<LastRepair>>);
 impl StateStore for FakeState {
     fn last(&self) -> Option<LastRepair> {
         self.0.borrow().clone()
     }
     fn save(&self, r: &LastRepair) -> std::io::Result<()> {
         *self.0.borrow_mut() = Some(r.clone());
+        self.1.borrow_mut().push(r.clone());
         Ok(())
+    }
+    fn recent(&self) -> Vec<LastRepair> {
+        self.1.borrow().clone()
     }
 }
 
@@ -120,9 +124,11 @@ struct FakeSpawner {
     fail: Cell<bool>,
     repairs: RefCell<Option<(String, Record)>>,
     check_after: RefCell<Option<(ServiceState, Answer)>>,
+    by: RefCell<Vec<crate::handler::origin::By>>,
 }
 impl Spawner for FakeSpawner {
-    fn spawn_worker(&self, _: &dyn Held) -> std::io::Result<u32> {
+    fn spawn_worker(&self, _: &dyn Held, by: crate::handler::origin::By) -> std::io::Result<u32> {
+        self.by.borrow_mut().push(by);
         if self.fail.get() {
             return Err(std::io::Error::other("no such file"));
         }
@@ -135,6 +141,7 @@ impl Spawner for FakeSpawner {
                 failures: u32::from(!super::state::is_success(outcome)),
                 next_allowed: None,
                 clamd: None,
+                by: None,
             });
         }
         if let Some((st, check)) = &*self.check_after.borrow() {
@@ -256,6 +263,7 @@ struct World {
     check: FakeCheck,
     timer: FakeTimer,
     scanner: FakeScanner,
+    via: crate::handler::origin::Via,
 }
 
 impl World {
@@ -285,6 +293,7 @@ impl World {
                 last: Some(NOW - 1200),
             })),
             scanner: FakeScanner::absent(),
+            via: crate::handler::origin::Via::Direct,
         }
     }
 
@@ -307,6 +316,7 @@ impl World {
             },
             cfg: &self.cfg,
             paths: &self.paths,
+            via: self.via,
         }
     }
 
@@ -397,6 +407,7 @@ fn rate_limit_holds_for_monitor_events_and_not_for_the_admin() {
         failures: 1,
         next_allowed: None,
         clamd: None,
+        by: None,
     });
     w.handle(ServiceState::Critical, StateType::Hard, 1)
         .unwrap();
@@ -602,6 +613,7 @@ fn every_trigger_shares_one_backoff() {
         failures: 3,
         next_allowed: Some(NOW + 2400),
         clamd: None,
+        by: None,
     });
     w.handle(ServiceState::Critical, StateType::Hard, 1)
         .unwrap();
@@ -653,6 +665,7 @@ fn the_worker_counts_consecutive_failures_and_a_success_resets_them() {
         failures: 0,
         next_allowed: None,
         clamd: None,
+        by: None,
     });
     repair::repair_wait(&w.env()).unwrap();
     assert_eq!(w.state.last().unwrap().failures, 1);
@@ -751,6 +764,7 @@ fn status_shows_the_backoff_with_dates_and_ages() {
         failures: 2,
         next_allowed: None,
         clamd: None,
+        by: None,
     });
     w.db.cooldown.set(Some(NOW + 3600));
     *w.timer.0.borrow_mut() = HealSchedule::Cron {
@@ -916,6 +930,7 @@ fn status_shows_clamd_and_its_last_reload() {
         failures: 0,
         next_allowed: None,
         clamd: Some("reloaded daily 99 -> 100 in 3s".into()),
+        by: None,
     });
     let s = status::gather(&w.env(), None).to_string();
     assert!(
@@ -939,4 +954,46 @@ fn status_shows_clamd_and_its_last_reload() {
     assert!(!st.healthy);
     w.scanner = FakeScanner::absent();
     assert!(!status::gather(&w.env(), None).to_string().contains("clamd"));
+}
+
+#[test]
+fn the_worker_is_told_who_started_the_repair_and_status_lists_them() {
+    use crate::handler::origin::{By, Via};
+    let mut w = World::new();
+    w.cfg.rate_limit_secs = 0;
+    w.via = Via::Sudo;
+    w.handle(ServiceState::Critical, StateType::Hard, 3)
+        .unwrap();
+    heal::heal(&w.env());
+    w.via = Via::Systemd;
+    heal::heal(&w.env());
+    w.via = Via::Direct;
+    repair::repair(&w.env()).unwrap();
+    assert_eq!(
+        *w.spawner.by.borrow(),
+        [By::Monitor, By::Nrpe, By::Timer, By::Admin]
+    );
+    // The foreground repair records itself as the admin's.
+    repair::repair_wait(&w.env()).unwrap();
+    assert_eq!(w.state.last().unwrap().by.as_deref(), Some("admin"));
+    w.state.1.borrow_mut().insert(
+        0,
+        LastRepair {
+            started: NOW - 4000,
+            finished: NOW - 3990,
+            outcome: "updated".into(),
+            failures: 0,
+            next_allowed: None,
+            clamd: None,
+            by: Some("timer".into()),
+        },
+    );
+    let s = status::gather(&w.env(), None).to_string();
+    let repaired: Vec<&str> = s.lines().filter(|l| l.starts_with("repaired:")).collect();
+    assert_eq!(repaired.len(), 2, "{s}");
+    assert!(repaired[0].contains("by admin: failed"), "{s}");
+    assert!(
+        repaired[1].contains("(1h 6m ago) by timer: updated (10s)"),
+        "{s}"
+    );
 }

@@ -6,6 +6,7 @@ use crate::handler::error::HandlerError;
 use crate::handler::flight;
 use crate::handler::flow::Env;
 use crate::handler::ladder::{self, Outcome, Report};
+use crate::handler::origin::By;
 use crate::handler::reload::{self, Sync};
 use crate::handler::state::LastRepair;
 use crate::handler::when;
@@ -99,7 +100,7 @@ pub(crate) fn scanner_after_files(env: &Env, report: &mut Report) -> Sync {
 
 /// Runs the ladder, then records the result (with the count of consecutive failures the
 /// backoff runs on) and asks the monitor for a re-check. The caller holds the lock.
-pub(crate) fn run_ladder(env: &Env) -> Report {
+pub(crate) fn run_ladder(env: &Env, by: Option<By>) -> Report {
     let now = || env.p.clock.now();
     let before = env.p.state.last();
     let (report, clamd) = match clamd_lag_only(env) {
@@ -123,6 +124,7 @@ pub(crate) fn run_ladder(env: &Env) -> Report {
         failures,
         next_allowed: Some(next),
         clamd: (clamd != Sync::NotConfigured).then(|| clamd.to_string()),
+        by: by.map(|b| b.as_str().to_string()),
     };
     let r = env.p.state.save(&rec);
     env.p.audit.event(
@@ -145,7 +147,7 @@ pub(crate) fn run_ladder(env: &Env) -> Report {
 
 /// The worker's whole life: prove the inherited descriptor is the held lock, repair,
 /// release. Exit 0 when the database is updated or current.
-pub(crate) fn worker(env: &Env, lock: Option<File>) -> Result<i32, HandlerError> {
+pub(crate) fn worker(env: &Env, lock: Option<File>, by: Option<&str>) -> Result<i32, HandlerError> {
     let Some(lock) = lock else {
         return Err(HandlerError::Refused(
             "worker: internal command, not started by clamav-freshen".into(),
@@ -156,8 +158,18 @@ pub(crate) fn worker(env: &Env, lock: Option<File>) -> Result<i32, HandlerError>
             "worker: inherited fd is not the held repair lock".into(),
         ));
     }
+    let by = match by.map(|b| (b, By::parse(b))) {
+        None => None,
+        Some((_, Some(b))) => Some(b),
+        Some((b, None)) => {
+            return Err(HandlerError::Refused(format!(
+                "worker: --by {:?} is not one of monitor, nrpe, timer, heal, admin",
+                crate::text::printable(b)
+            )));
+        }
+    };
     flight::record_holder(&lock);
-    let report = run_ladder(env);
+    let report = run_ladder(env, by);
     drop(lock);
     Ok(if report.outcome.is_success() { 0 } else { 1 })
 }
