@@ -252,7 +252,8 @@ fn systemd_mode_uses_systemctl_and_scope() {
         "{run}"
     );
     assert!(
-        run.trim_end().ends_with(&format!("-- {BIN} worker --by monitor")),
+        run.trim_end()
+            .ends_with(&format!("-- {BIN} worker --by monitor")),
         "{run}"
     );
     assert_eq!(fx.daily(), 101);

@@ -162,6 +162,8 @@ impl Evidence {
             "cool-down",
             "OUTDATED",
             "received error code",
+            // Not an ERROR line: freshclam installs the older database and exits 0.
+            "than was advertised",
         ]
         .iter()
         .any(|k| l.contains(k));
@@ -262,6 +264,9 @@ pub(crate) fn classify(end: &End, ev: &Evidence) -> Option<Cause> {
     if ev.has("received error code 429") || code == Some(18) {
         return Some(Cause::Cooldown { until: None });
     }
+    if ev.has("older daily CVD than was advertised") {
+        return Some(Cause::MirrorOutOfSync);
+    }
     if code == Some(0) {
         return None;
     }
@@ -337,6 +342,17 @@ mod tests {
         let out = "ClamAV update process started at Tue Dec  1 23:59:59 2026\n\
                    daily.cvd database is up-to-date (version: 6, sigs: 14, f-level: 81, builder: micasnyd)\n";
         assert_eq!(run(0, out), None);
+    }
+
+    #[test]
+    fn an_older_daily_than_advertised_is_the_mirror_even_with_exit_0() {
+        // freshclam 1.0.9 (bookworm) against a mirror serving daily 4 while DNS says 6.
+        let out = "daily database available for update (local version: 3, remote version: 6)\n\
+                   Database test passed.\n\
+                   daily.cvd updated (version: 4, sigs: 12, f-level: 81, builder: micasnyd)\n\
+                   Received an older daily CVD than was advertised. We'll retry so the incremental update will ensure we're up-to-date.\n\
+                   main.cvd database is up-to-date (version: 1, sigs: 0, f-level: 81, builder: micasnyd)\n";
+        assert_eq!(run(0, out), Some(Cause::MirrorOutOfSync));
     }
 
     #[test]

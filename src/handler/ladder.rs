@@ -556,9 +556,13 @@ fn ladder(
         .ok()
         .map(|l| l.header.version);
     let updated = matches!(end, End::Exited(0)) && after.is_some() && after > progress.before;
-    let cause = (!updated)
-        .then(|| cause::classify(&end, &evidence))
-        .flatten();
+    // An update to an older daily than DNS advertised (freshclam installs it, says it will
+    // retry, and exits 0) leaves the filter behind: the mirror is the cause.
+    let cause = match cause::classify(&end, &evidence) {
+        Some(Cause::MirrorOutOfSync) => Some(Cause::MirrorOutOfSync),
+        c if !updated => c,
+        _ => None,
+    };
     if let Some(c) = &cause {
         a.event(
             "diagnosis",
@@ -577,6 +581,7 @@ pub(crate) fn classify(
     cause: Option<&Cause>,
 ) -> Outcome {
     match (end, cause) {
+        (End::Exited(0), Some(c @ Cause::MirrorOutOfSync)) => Outcome::Failed(c.to_string()),
         (End::Exited(0), _) if after.is_some() && after > before => Outcome::Updated,
         (End::Interrupted(s), _) => Outcome::Failed(format!("interrupted by signal {s}")),
         (_, Some(Cause::Cooldown { .. })) => Outcome::Cooldown,
@@ -1088,6 +1093,17 @@ mod tests {
                 Some(&Cause::Cooldown { until: None })
             ),
             Outcome::Cooldown
+        );
+        // An update to an older daily than DNS advertised does not count as one.
+        assert_eq!(
+            classify(
+                End::Exited(0),
+                Some(3),
+                Some(4),
+                Some(&Cause::MirrorOutOfSync)
+            )
+            .to_string(),
+            "failed: mirror out of sync (older database than DNS advertises)"
         );
         let full = Cause::DiskFull {
             detail: "0 KiB free".into(),

@@ -6,7 +6,8 @@
 #   tests/system/run.sh [--deb PATH] [--deb2 PATH] [--release bookworm,trixie]
 #                       [--only GROUP,...] [--keep]
 #
-# GROUP: rig install timer privilege loop admin lifecycle faults hostile clamd (default: all)
+# GROUP: rig install timer privilege loop admin lifecycle faults diagnosis hostile clamd
+#        (default: all)
 # --deb    the package (default: newest target/debian/clamav-freshen_*.deb)
 # --deb2   a newer build for the upgrade test (default: repacked from --deb with
 #          the version bumped to <version>+systest2)
@@ -27,7 +28,7 @@ ST_T0=$SECONDS
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 releases=bookworm,trixie
-groups=rig,install,timer,privilege,loop,admin,lifecycle,faults,hostile,clamd
+groups=rig,install,timer,privilege,loop,admin,lifecycle,faults,diagnosis,hostile,clamd
 deb=${SYSTEST_DEB:-}
 deb2=${SYSTEST_DEB2:-}
 while (($#)); do
@@ -130,7 +131,7 @@ skip_group() {  # skip_group REL GROUP REASON
 
 run_release() {
     local rel=$1 deb=$2 deb2=$3 ct=cfs-$1 g shared=0
-    for g in rig install timer privilege loop faults lifecycle; do if has_group "$g"; then shared=1; fi; done
+    for g in rig install timer privilege loop faults diagnosis lifecycle; do if has_group "$g"; then shared=1; fi; done
     if ((shared)) && boot_container "$rel" "$ct" "$deb" "$deb2"; then
         if has_group rig; then group_rig "$rel" "$ct"; fi
         if [[ -n $deb ]]; then
@@ -141,6 +142,7 @@ run_release() {
             if has_group privilege; then group_privilege "$rel" "$ct"; fi
             if has_group loop; then group_loop "$rel" "$ct"; fi
             if has_group faults; then group_faults "$rel" "$ct"; fi
+            if has_group diagnosis; then group_diagnosis "$rel" "$ct"; fi
             if has_group lifecycle; then group_lifecycle "$rel" "$ct" "$deb" "$deb2"; fi
         fi
         ct_destroy "$ct"
@@ -151,7 +153,7 @@ run_release() {
     # a container of its own with the real clamav-daemon
     if [[ -n $deb ]] && has_group clamd; then group_clamd "$rel" "$deb"; fi
     if [[ -z $deb ]]; then
-        for g in install timer privilege loop admin lifecycle faults hostile clamd; do
+        for g in install timer privilege loop admin lifecycle faults diagnosis hostile clamd; do
             if has_group "$g"; then skip_group "$rel" "$g" "no .deb to test"; fi
         done
     fi
