@@ -88,6 +88,10 @@ fn main() -> io::Result<()> {
                     "read for DatabaseDirectory and DNSDatabaseInfo",
                 ),
                 (
+                    defaults::CLAMD_CONF,
+                    "read for LocalSocket, TCPSocket/TCPAddr, User and SelfCheck; absent: clamd is not checked",
+                ),
+                (
                     "/etc/nagios-plugins/config/clamav-freshen.cfg",
                     "Nagios command definitions",
                 ),

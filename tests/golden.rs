@@ -4,6 +4,7 @@
 
 mod support;
 
+use support::clamd::{FakeClamd, Reply};
 use support::dns::{DnsServer, Mode};
 use support::fixture::Fixture;
 use support::{check_dir, now, txt, utc, write_daily};
@@ -63,6 +64,84 @@ fn check_output_is_frozen() {
             .replace("{name}", "current.cvd.clamav.net")
             .replace("{server}", &srv.arg());
         assert_eq!((got_code, out.as_str()), (code, want.as_str()));
+    }
+}
+
+/// The same with clamd asked (a fake on a Unix socket, clamd.conf run by the tests' user):
+/// (clamd's daily or None for no clamd at its socket, minutes since the daily file
+/// appeared, expected exit code, expected output). The database is current, built five
+/// hours ago; the grace is the default 15 minutes.
+#[test]
+fn check_output_with_clamd_is_frozen() {
+    let cases: &[(Option<u32>, u64, i32, &str)] = &[
+        (
+            Some(27472),
+            60,
+            0,
+            "CLAMAV OK - daily 27472 is current, built {built} (5h 0m ago); clamd loaded 27472 | daily=27472 published=27472 lag=0;0;1;0; age=18000s;;;0; clamd_daily=27472\n",
+        ),
+        (
+            Some(27471),
+            5,
+            0,
+            "CLAMAV OK - daily 27472 is current, built {built} (5h 0m ago); clamd loaded 27471, reload pending: daily 27472 on disk for 5m (grace 15m) | daily=27472 published=27472 lag=0;0;1;0; age=18000s;;;0; clamd_daily=27471\n",
+        ),
+        (
+            Some(27471),
+            20,
+            1,
+            "CLAMAV WARNING - clamd loaded 27471, not reloaded: daily 27472 on disk for 20m (grace 15m); daily 27472 is current, built {built} (5h 0m ago) | daily=27472 published=27472 lag=0;0;1;0; age=18000s;;;0; clamd_daily=27471\n",
+        ),
+        (
+            Some(27471),
+            40,
+            2,
+            "CLAMAV CRITICAL - clamd loaded 27471, not reloaded: daily 27472 on disk for 40m (grace 15m); daily 27472 is current, built {built} (5h 0m ago) | daily=27472 published=27472 lag=0;0;1;0; age=18000s;;;0; clamd_daily=27471\n",
+        ),
+        (
+            None,
+            60,
+            2,
+            "CLAMAV CRITICAL - mail is not scanned: clamd at {socket} not answering: cannot connect: No such file or directory (os error 2); daily 27472 is current, built {built} (5h 0m ago) | daily=27472 published=27472 lag=0;0;1;0; age=18000s;;;0;\n",
+        ),
+    ];
+    let srv = DnsServer::start(txt(27472));
+    for &(clamd, minutes, code, want) in cases {
+        let d = tempdir().unwrap();
+        let built = now() - 5 * 3600;
+        write_daily(d.path(), 27472, built);
+        support::set_mtime_ago(&d.path().join("daily.cvd"), minutes * 60);
+        let fake = FakeClamd::unix(Reply::daily(clamd.unwrap_or(1)));
+        let conf = fake.conf(&support::me(), "");
+        let socket = match clamd {
+            Some(_) => fake.socket.clone(),
+            None => {
+                // No clamd at the socket clamd.conf names.
+                let gone = d.path().join("gone.ctl");
+                let text = std::fs::read_to_string(&conf).unwrap();
+                std::fs::write(&conf, text.replace(&fake.socket, gone.to_str().unwrap())).unwrap();
+                gone.to_str().unwrap().to_string()
+            }
+        };
+        let (got_code, out) = check_dir(d.path(), &srv, &["--clamd-conf", conf.to_str().unwrap()]);
+        let out = normalize_age(&out);
+        let want = want
+            .replace("{built}", &utc(built))
+            .replace("{socket}", &socket);
+        assert_eq!((got_code, out.as_str()), (code, want.as_str()));
+    }
+}
+
+/// `age=18003s` as `age=18000s`: a second may tick during a run (asserted under 10).
+fn normalize_age(out: &str) -> String {
+    match out.split_once(" age=") {
+        Some((head, tail)) => {
+            let (secs, rest) = tail.split_once('s').unwrap();
+            let secs: i64 = secs.parse().unwrap();
+            assert!((18000..18010).contains(&secs), "{out}");
+            format!("{head} age=18000s{rest}")
+        }
+        None => out.to_string(),
     }
 }
 

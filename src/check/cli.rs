@@ -14,8 +14,8 @@ from field 2 of the DNS TXT record current.cvd.clamav.net (freshclam's DNSDataba
 directly of the nameservers in /etc/resolv.conf (UDP, TCP when truncated). The lag is \
 published minus local, never below 0. No subprocess, no root needed: the check only reads.\n\n\
 Output: one line `CLAMAV <STATE> - <text> | <perfdata>`, perfdata daily, published, \
-lag;warn;crit;0; and age (seconds since the local database was built); exit 0 OK, 1 WARNING, \
-2 CRITICAL, 3 UNKNOWN.\n\n\
+lag;warn;crit;0; and age (seconds since the local database was built), and clamd_daily when \
+clamd is asked; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n\n\
 It never says OK when it cannot know: a missing, unreadable or corrupt local database is \
 CRITICAL (the filter is unprotected). Corrupt includes a file too small for the signature \
 count in its header (below 1 byte per 16 signatures after the 512-byte header, or nothing \
@@ -28,6 +28,31 @@ NXDOMAIN, SERVFAIL, missing or unparsable TXT record is UNKNOWN, or CRITICAL whe
 database was built more than --max-age hours ago. Bad arguments are UNKNOWN. An active \
 freshclam CDN cool-down (freshclam.dat) is mentioned in the text; one more than 48 hours \
 ahead is named bogus and ignored.\n\n\
+A mail filter is protected by the signatures clamd has loaded, not by the files. When \
+/etc/clamav/clamd.conf exists (--clamd-conf names another), the check asks clamd VERSION on \
+its LocalSocket, else on TCPSocket at TCPAddr (-C names the socket instead, --no-clamd skips \
+clamd; without clamd.conf and -C nothing is said about clamd), beside the DNS lookup and \
+within the same -t. A Unix socket must be served by clamd.conf's User (clamav if unset): \
+another peer, or an unknown User, gets nothing. The text adds `clamd loaded N`, the perfdata \
+clamd_daily=N. clamd with an older daily than the files, or none, is OK while the newest \
+daily file's mtime is at most the grace ago (\"reload pending\"), WARNING after the grace \
+and CRITICAL after twice the grace (\"not reloaded\"), however many revisions behind: one \
+missed reload is the fault. The grace is clamd.conf's SelfCheck (600 s if unset) plus 300 \
+s, or --clamd-grace. clamd configured but not answering, closing without a reply, answering \
+something else than a version, or served by another user is CRITICAL (mail is not \
+scanned; a clamd.conf left behind by a removed clamav-daemon says so too: purge it, or \
+--no-clamd); an unreadable clamd.conf, or one naming no socket, UNKNOWN. The state is the worst \
+of the files' and clamd's (CRITICAL, WARNING, UNKNOWN, OK) and the worse part leads the \
+text; without DNS, clamd is still reported.\n\n\
+The engine, as clamd's VERSION names it, is CRITICAL when ClamAV's functionality-level \
+chart puts its level certainly below the one the signatures need (field 5 of the TXT \
+record, or the f-level in the local daily's header): libclamav then loads them with a \
+warning and skips every signature it cannot run, and ClamAV raises that level only to leave \
+old engines behind. An engine merely older than the newest release (field 0) is a note, \
+\"ClamAV X is outdated, Y recommended\", as freshclam's OUTDATED warning is a warning; field \
+4 set to 0 silences both. Releases past their end of life are refused by ClamAV's CDN, which \
+shows as freshclam's cool-down above. Without clamd's answer the engine is not judged: the \
+check runs no ClamAV program.\n\n\
 Thresholds use the Monitoring Plugins range syntax on the lag: N alerts outside 0..N, N: \
 below N, ~:N above N, M:N outside M..N, @M:N inside M..N. The defaults (-w 0 -c 1) behave \
 like check_clamav: WARNING one revision behind, CRITICAL two or more."
@@ -104,6 +129,31 @@ pub(crate) struct Cli {
         default_value = "/var/lib/clamav-freshen/last-repair"
     )]
     pub(crate) last_repair: std::path::PathBuf,
+
+    /// clamd to ask what it has loaded: an absolute Unix socket path, or IP[:PORT] (port
+    /// 3310 when none), instead of clamd.conf's LocalSocket or TCPSocket/TCPAddr.
+    #[arg(short = 'C', long = "clamd", value_name = "SOCKET")]
+    pub(crate) clamd: Option<String>,
+
+    /// clamd.conf to read LocalSocket, TCPSocket/TCPAddr, User and SelfCheck from. When it
+    /// does not exist (no clamav-daemon), clamd is not checked unless -C names it.
+    #[arg(
+        long = "clamd-conf",
+        value_name = "FILE",
+        default_value = crate::defaults::CLAMD_CONF
+    )]
+    pub(crate) clamd_conf: std::path::PathBuf,
+
+    /// Seconds clamd may keep an older daily loaded after a newer file appeared: WARNING
+    /// after them, CRITICAL after twice as long. Default: clamd.conf's SelfCheck (600 if
+    /// unset) plus 300.
+    #[arg(long = "clamd-grace", value_name = "SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=604800))]
+    pub(crate) clamd_grace: Option<u64>,
+
+    /// Do not ask clamd, whatever clamd.conf says.
+    #[arg(long = "no-clamd", conflicts_with_all = ["clamd", "clamd_conf", "clamd_grace"])]
+    pub(crate) no_clamd: bool,
 
     /// Print details after the status line: files read, nameservers asked, TXT text.
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]

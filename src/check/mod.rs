@@ -1,6 +1,8 @@
 //! `check_clamav_freshness`: the unprivileged plugin. [`main`] is its whole program.
 
+pub(crate) mod clamd_view;
 pub(crate) mod cli;
+pub(crate) mod engine;
 pub(crate) mod integrity;
 pub(crate) mod plausible;
 pub(crate) mod plugin;
@@ -10,6 +12,7 @@ use crate::dns::{parse_server, valid_name};
 use crate::nagios::ServiceState;
 use crate::nagios::range::Range;
 use anyhow::{Context, Result};
+use clamd_view::ClamdOptions;
 use clap::Parser;
 use cli::Cli;
 use plugin::CheckOptions;
@@ -18,8 +21,8 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const USAGE: &str = "Usage: check_clamav_freshness [-f CONF] [-d DIR] [-H NAME] \
-[-s SERVER[:PORT]] [-t SECS] [-w RANGE] [-c RANGE] [--max-age HOURS] [--cache-dir DIR] [-v] \
-[-V] [-h]";
+[-s SERVER[:PORT]] [-t SECS] [-w RANGE] [-c RANGE] [--max-age HOURS] [--cache-dir DIR] \
+[-C SOCKET] [--clamd-conf FILE] [--clamd-grace SECS] [--no-clamd] [-v] [-V] [-h]";
 
 fn options(cli: &Cli) -> Result<CheckOptions> {
     if let Some(n) = cli.dns_name.as_deref().filter(|n| !valid_name(n)) {
@@ -44,6 +47,20 @@ fn options(cli: &Cli) -> Result<CheckOptions> {
         critical: range(&cli.critical, "critical")?,
         max_age: Duration::from_secs(cli.max_age * 3600),
         last_repair: Some(cli.last_repair.clone()),
+        clamd: if cli.no_clamd {
+            ClamdOptions::Off
+        } else {
+            ClamdOptions::On {
+                conf: cli.clamd_conf.clone(),
+                socket: cli
+                    .clamd
+                    .as_deref()
+                    .map(clamd_view::parse_socket)
+                    .transpose()
+                    .map_err(anyhow::Error::msg)?,
+                grace: cli.clamd_grace,
+            }
+        },
         ..CheckOptions::default()
     })
 }

@@ -4,18 +4,20 @@
 //! The rule it never breaks: no OK without both versions in hand, and without a local
 //! database a scanner could load (`integrity`) whose version is believable (`plausible`).
 
+use super::clamd_view::{self, ClamdOptions, OnDisk, Seen};
+use super::engine;
 use super::integrity::{self, IntegrityError};
 use super::plausible;
 use super::verified_cache::VerifiedCache;
 use crate::clamav::cvd::{self, DbFormat, LocalDb};
 use crate::clamav::freshclam_conf::{self, FreshclamConf};
 use crate::clamav::freshclam_dat::{Cooldown, FreshclamDat};
-use crate::dns;
+use crate::dns::{self, DnsInfo};
 use crate::nagios::ServiceState;
 use crate::nagios::range::Range;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 /// Where the system's nameservers are listed.
 pub(crate) const RESOLV_CONF: &str = crate::defaults::RESOLV_CONF;
@@ -48,6 +50,9 @@ pub(crate) struct CheckOptions {
     /// The handler's last-repair record: when the check is not OK and the last repair did
     /// not succeed, its outcome (the cause) ends the text.
     pub(crate) last_repair: Option<PathBuf>,
+    /// Whether and how to ask clamd what it has loaded (`-C`, `--clamd-conf`, `--no-clamd`,
+    /// `--clamd-grace`).
+    pub(crate) clamd: ClamdOptions,
 }
 
 impl Default for CheckOptions {
@@ -64,6 +69,7 @@ impl Default for CheckOptions {
             critical: Range::upto(1.0),
             max_age: Duration::from_secs(DEFAULT_MAX_AGE_HOURS * 3600),
             last_repair: Some(crate::defaults::LAST_REPAIR.into()),
+            clamd: ClamdOptions::default(),
         }
     }
 }
@@ -202,8 +208,92 @@ fn last_repair_note(path: &Path, now: i64) -> Option<String> {
     ))
 }
 
+/// The files and DNS part of a run, before clamd's part joins it.
+struct Assessment {
+    /// Its text does not hold the cool-down note yet: that ends the whole text.
+    report: CheckReport,
+    cooldown: String,
+    /// The newest daily on disk and when its file appeared.
+    disk: Option<OnDisk>,
+    /// The f-level field of that daily's header: what the database needs of the engine.
+    flevel: Option<u32>,
+    published: Option<DnsInfo>,
+}
+
+/// One run: clamd is asked beside the files and DNS, all within `-t`.
 fn assess(opts: &CheckOptions, cache_dir: Option<&Path>, now: i64) -> CheckReport {
     let deadline = Instant::now() + opts.timeout;
+    let mut clamd_details = Vec::new();
+    let asking = clamd_view::ask(&opts.clamd, deadline, &mut clamd_details);
+    let mut a = assess_files(opts, cache_dir, now, deadline);
+    let seen = asking.answer(deadline, &mut clamd_details);
+    a.report.details.append(&mut clamd_details);
+    with_clamd(a, &seen, now)
+}
+
+/// Adds clamd's part and the engine's to the files' part. The state is the worst of them;
+/// a part worse than the files' leads the text, the others follow it; the cool-down note
+/// ends it. Without clamd configured, the files' report is unchanged.
+fn with_clamd(a: Assessment, seen: &Seen, now: i64) -> CheckReport {
+    let mut r = a.report;
+    let mut parts: Vec<(ServiceState, String)> = Vec::new();
+    if let Some(j) = clamd_view::judge(seen, a.disk, now) {
+        if let Some(p) = j.perf {
+            if !r.perfdata.is_empty() {
+                r.perfdata.push(' ');
+            }
+            r.perfdata.push_str(&p);
+        }
+        parts.push((j.state, j.text));
+    }
+    match seen {
+        Seen::Loaded { loaded, .. } => {
+            if let Some(part) = engine::judge(
+                &loaded.engine,
+                a.published.as_ref(),
+                a.flevel,
+                &mut r.details,
+            ) {
+                parts.push(part);
+            }
+        }
+        Seen::Absent => {}
+        _ => r.details.push(
+            "engine: unknown without clamd's answer (the check runs no ClamAV program)".into(),
+        ),
+    }
+    let base = r.state;
+    let (mut lead, tail): (Vec<_>, Vec<_>) = parts
+        .into_iter()
+        .partition(|(s, _)| severity(*s) > severity(base));
+    lead.sort_by_key(|(s, _)| std::cmp::Reverse(severity(*s)));
+    let mut text: Vec<String> = lead.iter().map(|(_, t)| t.clone()).collect();
+    text.push(std::mem::take(&mut r.text));
+    text.extend(tail.iter().map(|(_, t)| t.clone()));
+    r.state = lead.first().map_or(base, |(s, _)| *s);
+    r.text = text.join("; ");
+    r.text.push_str(&a.cooldown);
+    r
+}
+
+/// Which state is worse, as Monitoring Plugins' `max_state_alt`: CRITICAL, WARNING,
+/// UNKNOWN, OK. A known problem outranks not knowing.
+fn severity(s: ServiceState) -> u8 {
+    match s {
+        ServiceState::Ok => 0,
+        ServiceState::Unknown => 1,
+        ServiceState::Warning => 2,
+        ServiceState::Critical => 3,
+    }
+}
+
+/// The files against DNS: the check as it is without clamd.
+fn assess_files(
+    opts: &CheckOptions,
+    cache_dir: Option<&Path>,
+    now: i64,
+    deadline: Instant,
+) -> Assessment {
     let mut r = CheckReport {
         state: ServiceState::Unknown,
         text: String::new(),
@@ -214,13 +304,20 @@ fn assess(opts: &CheckOptions, cache_dir: Option<&Path>, now: i64) -> CheckRepor
         lag: None,
         cooldown: Cooldown::None,
     };
+    let early = |report: CheckReport, cooldown: &str| Assessment {
+        report,
+        cooldown: cooldown.to_string(),
+        disk: None,
+        flevel: None,
+        published: None,
+    };
 
     // Where to look, and what to ask.
     let (dir, name) = match locate(opts, &mut r.details) {
         Ok(x) => x,
         Err(reason) => {
             r.text = reason;
-            return r;
+            return early(r, "");
         }
     };
     r.details
@@ -232,8 +329,8 @@ fn assess(opts: &CheckOptions, cache_dir: Option<&Path>, now: i64) -> CheckRepor
         Ok(f) => f,
         Err(e) => {
             r.state = ServiceState::Critical;
-            r.text = format!("cannot read the local daily database: {e}{cooldown}");
-            return r;
+            r.text = format!("cannot read the local daily database: {e}");
+            return early(r, &cooldown);
         }
     };
     // Every daily file must load: libclamav refuses a database whose duplicate is corrupt.
@@ -242,17 +339,30 @@ fn assess(opts: &CheckOptions, cache_dir: Option<&Path>, now: i64) -> CheckRepor
             IntegrityError::Unloadable(_) => ServiceState::Critical,
             IntegrityError::Unverified { .. } => ServiceState::Unknown,
         };
-        r.text = format!("{e}{cooldown}");
-        return r;
+        r.text = e.to_string();
+        return early(r, &cooldown);
     }
-    let Some((local, _)) = files.into_iter().next() else {
+    let Some((local, file)) = files.into_iter().next() else {
         // open_local_db never returns an empty list; no panic in a plugin all the same.
         r.state = ServiceState::Critical;
-        r.text = format!("no daily.cvd or daily.cld in {}{cooldown}", dir.display());
-        return r;
+        r.text = format!("no daily.cvd or daily.cld in {}", dir.display());
+        return early(r, &cooldown);
     };
     let h = &local.header;
     let build_epoch = h.build_epoch();
+    // When the newer daily appeared: the mtime of the file read (freshclam renames a whole
+    // new file into place), by the descriptor, so a later replacement does not count.
+    let mtime = file
+        .metadata()
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let disk = OnDisk {
+        daily: h.version,
+        since: mtime.or(build_epoch).unwrap_or(now),
+    };
+    let flevel = h.flevel;
     let age = build_epoch.map(|b| (now - b).max(0));
     r.details.push(format!(
         "local: {} version {}, built {} ({}), {} signatures, f-level {}, builder {}",
@@ -272,6 +382,13 @@ fn assess(opts: &CheckOptions, cache_dir: Option<&Path>, now: i64) -> CheckRepor
     let age_perf = age.map_or(String::new(), |a| format!(" age={a}s;;;0;"));
     r.perfdata = format!("daily={version}{age_perf}");
     r.local = Some(local);
+    let done = |report: CheckReport, published: Option<DnsInfo>| Assessment {
+        report,
+        cooldown: cooldown.clone(),
+        disk: Some(disk),
+        flevel: Some(flevel),
+        published,
+    };
 
     // The published version.
     let published = published_daily(opts, &name, deadline, &mut r.details);
@@ -283,18 +400,20 @@ fn assess(opts: &CheckOptions, cache_dir: Option<&Path>, now: i64) -> CheckRepor
                 r.state = ServiceState::Critical;
                 r.text = format!(
                     "daily {version} is stale: {built}, over the {}h limit, whatever DNS says \
-                     ({reason}){cooldown}",
+                     ({reason})",
                     opts.max_age.as_secs() / 3600
                 );
             } else {
                 r.text = format!(
                     "cannot learn the published version: {reason}; local daily {version} \
-                     {built}{cooldown}"
+                     {built}"
                 );
             }
-            return r;
+            return done(r, None);
         }
     };
+    let info = published;
+    let published = info.daily;
     r.published = Some(published);
     let implausible = plausible::implausible_lead(version, published, build_epoch, now);
     let lag = published.saturating_sub(version);
@@ -319,8 +438,8 @@ fn assess(opts: &CheckOptions, cache_dir: Option<&Path>, now: i64) -> CheckRepor
         (None, 1) => format!("daily {version} is 1 revision behind published {published}"),
         (None, n) => format!("daily {version} is {n} revisions behind published {published}"),
     };
-    r.text = format!("{what}, {built}{cooldown}");
-    r
+    r.text = format!("{what}, {built}");
+    done(r, Some(info))
 }
 
 /// The database directory and TXT name, from the options and freshclam.conf.
@@ -402,13 +521,14 @@ fn verify_all(
     Ok(())
 }
 
-/// Asks DNS and parses field 2 of the TXT record; the error is the reason, for humans.
+/// Asks DNS and parses the TXT record (field 2 is the published daily); the error is the
+/// reason, for humans.
 fn published_daily(
     opts: &CheckOptions,
     name: &str,
     deadline: Instant,
     details: &mut Vec<String>,
-) -> Result<u32, String> {
+) -> Result<DnsInfo, String> {
     let servers = match opts.server {
         Some(s) => vec![s],
         None => dns::nameservers(&opts.resolv_conf).map_err(|e| e.to_string())?,
@@ -434,7 +554,7 @@ fn published_daily(
             format_utc(t)
         ))
     ));
-    Ok(info.daily)
+    Ok(info)
 }
 
 #[cfg(test)]
@@ -507,6 +627,7 @@ mod tests {
         let o = CheckOptions {
             freshclam_conf: d.path().join("missing.conf"),
             timeout: Duration::from_millis(200),
+            clamd: ClamdOptions::Off,
             ..CheckOptions::default()
         };
         let r = run(&o, 0);

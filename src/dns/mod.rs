@@ -6,7 +6,7 @@
 
 mod record;
 
-pub(crate) use record::parse_txt;
+pub(crate) use record::{DnsInfo, parse_txt};
 
 use simple_dns::rdata::RData;
 use simple_dns::{CLASS, Name, PacketFlag, QCLASS, QTYPE, Question, RCODE, TYPE};
@@ -61,11 +61,16 @@ pub(crate) struct TxtAnswer {
 /// Parses `-s`: an IP address, with an optional port (`1.2.3.4:53`, `[::1]:53`, `::1`).
 /// Names are refused: the nameserver cannot be looked up with itself.
 pub(crate) fn parse_server(s: &str) -> Result<SocketAddr, String> {
-    if let Ok(ip) = s.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, DNS_PORT));
+    parse_ip_port(s, DNS_PORT)
+        .ok_or_else(|| format!("invalid server {s:?}: expected an IP address with optional :PORT"))
+}
+
+/// An IP address with an optional port, `default_port` when none: `-s`, and clamd's `-C`.
+pub(crate) fn parse_ip_port(s: &str, default_port: u16) -> Option<SocketAddr> {
+    match s.parse::<IpAddr>() {
+        Ok(ip) => Some(SocketAddr::new(ip, default_port)),
+        Err(_) => s.parse::<SocketAddr>().ok(),
     }
-    s.parse::<SocketAddr>()
-        .map_err(|_| format!("invalid server {s:?}: expected an IP address with optional :PORT"))
 }
 
 /// Nameservers of a resolv.conf; none listed means the local host, as in glibc.

@@ -1,5 +1,13 @@
-//! The TXT record `current.cvd.clamav.net`: `1.4.6:62:27472:1732530000:1:90:49192:336`
-//! (engine version, main, daily, record time, ...).
+//! The TXT record `current.cvd.clamav.net`: `1.4.6:62:27472:1732530000:1:90:49192:336`.
+//!
+//! The fields, as libfreshclam reads them (`libfreshclam_internal.h` names 0, 3, 4 and 5;
+//! `textrecordfield()` in `libfreshclam_internal.c` maps the databases to 1, 2, 6, 7):
+//! 0 the newest ClamAV release (`DNS_UPDATEINFO_NEWVERSION`), 1 main, 2 daily, 3 the
+//! record's time (`RECORDTIME`; freshclam distrusts a record over 3 h old), 4 the
+//! version-warning flag (`VERSIONWARNING`: `0` silences freshclam's "Your ClamAV
+//! installation is OUTDATED!"), 5 the functionality level of the published databases
+//! (`REMOTEFLEVEL`: the f-level field of their CVD headers, 90 = ClamAV 0.100.0 for years;
+//! freshclam 0.103 and later define it but no longer read it), 6 safebrowsing, 7 bytecode.
 
 /// The fields of the TXT record the check uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,6 +20,12 @@ pub(crate) struct DnsInfo {
     pub(crate) daily: u32,
     /// Field 3, when present and numeric.
     pub(crate) record_time: Option<i64>,
+    /// Field 4: freshclam warns of an older engine than field 0 unless this is `0` (absent:
+    /// no warning, as freshclam gives up on such a record).
+    pub(crate) version_warning: bool,
+    /// Field 5, when present and numeric: the functionality level the published databases
+    /// need.
+    pub(crate) flevel: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -59,6 +73,12 @@ pub(crate) fn parse_txt(bytes: &[u8]) -> Result<DnsInfo, TxtError> {
         main: num(1, "main")?,
         daily: num(2, "daily")?,
         record_time: fields.get(3).and_then(|t| t.trim().parse().ok()),
+        version_warning: fields.get(4).is_some_and(|f| !f.trim().starts_with('0')),
+        flevel: fields
+            .get(5)
+            .map(|f| f.trim())
+            .filter(|f| !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|f| f.parse().ok()),
     })
 }
 
@@ -81,7 +101,13 @@ mod tests {
                 .daily,
             27472
         );
+        assert_eq!((i.version_warning, i.flevel), (true, Some(90)));
         assert_eq!(parse_txt(b"1.4.6:62:27472").unwrap().record_time, None);
+        let short = parse_txt(b"1.4.6:62:27472").unwrap();
+        assert_eq!((short.version_warning, short.flevel), (false, None));
+        let quiet = parse_txt(b"1.4.6:62:27472:1:0:x").unwrap();
+        assert_eq!((quiet.version_warning, quiet.flevel), (false, None));
+        assert_eq!(parse_txt(b"1.4.6:62:27472:1:1:+9").unwrap().flevel, None);
         assert_eq!(parse_txt(b" 1.4.6:62:27472:x ").unwrap().record_time, None);
     }
 

@@ -254,6 +254,9 @@ impl BuiltinCheck {
                 critical: lag(cfg.critical_lag.saturating_sub(1)),
                 max_age: Duration::from_secs(cfg.max_age_hours * 3600),
                 last_repair: Some(paths.state_file.clone()),
+                // A freshclam repair cannot help a clamd that did not reload: the handler's
+                // decisions stay on the files.
+                clamd: crate::check::clamd_view::ClamdOptions::Off,
             },
         }
     }

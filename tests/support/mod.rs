@@ -1,7 +1,8 @@
-//! Shared support for the integration tests (one DNS responder, one CVD builder, the
-//! handler fixture). Each test crate uses a part of it.
+//! Shared support for the integration tests (one DNS responder, one fake clamd, one CVD
+//! builder, the handler fixture). Each test crate uses a part of it.
 #![allow(dead_code)]
 
+pub mod clamd;
 pub mod dns;
 pub mod fixture;
 
@@ -193,15 +194,21 @@ pub fn check(args: &[&str]) -> (i32, String) {
     (out.status.code().expect("killed by a signal"), stdout)
 }
 
-/// Runs the check on `dir` against `server`, with no freshclam.conf and no usable
-/// verification cache (`--cache-dir` a directory that does not exist) unless `extra` names
-/// one: a test's result never depends on the machine's /var/cache.
+/// Runs the check on `dir` against `server`, with no freshclam.conf, no usable verification
+/// cache (`--cache-dir` a directory that does not exist) and no clamd.conf (`--clamd-conf` a
+/// file that does not exist: clamd not configured) unless `extra` names them: a test's
+/// result never depends on the machine's /var/cache or /etc/clamav/clamd.conf.
 pub fn check_dir(dir: &Path, server: &dns::DnsServer, extra: &[&str]) -> (i32, String) {
     let conf = dir.join("no-such-freshclam.conf");
     let no_cache = dir.join("no-such-cache-dir");
+    let no_clamd = dir.join("no-such-clamd.conf");
     let mut args = vec!["-f", conf.to_str().unwrap(), "-d", dir.to_str().unwrap()];
     if !extra.contains(&"--cache-dir") {
         args.extend(["--cache-dir", no_cache.to_str().unwrap()]);
+    }
+    let clamd_opts = ["-C", "--clamd", "--clamd-conf", "--no-clamd"];
+    if !extra.iter().any(|a| clamd_opts.contains(a)) {
+        args.extend(["--clamd-conf", no_clamd.to_str().unwrap()]);
     }
     args.push("-s");
     let s = server.arg();
@@ -221,6 +228,26 @@ pub fn status(stdout: &str) -> &str {
 /// A TXT record like ClamAV's with `daily` in field 2, published an hour ago.
 pub fn txt(daily: u32) -> dns::Mode {
     dns::Mode::txt(&txt_text(daily, now() - 3600))
+}
+
+/// Sets `path`'s mtime `secs_ago` seconds before now (the check measures clamd's lag from
+/// it).
+pub fn set_mtime_ago(path: &Path, secs_ago: u64) {
+    let t = std::time::SystemTime::now() - std::time::Duration::from_secs(secs_ago);
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
+}
+
+/// The name of the user running the tests (a fake clamd's peer).
+pub fn me() -> String {
+    nix::unistd::User::from_uid(nix::unistd::geteuid())
+        .unwrap()
+        .map(|u| u.name)
+        .expect("the tests' user has a name")
 }
 
 /// The text of such a record with its record time (field 3).
