@@ -11,8 +11,6 @@ pub(crate) const SELF_EXE: &str = "/usr/sbin/clamav-freshen";
 pub(crate) const SUDOERS: &str = "/etc/sudoers.d/clamav-freshen";
 /// freshclam's configuration (Debian gives it to the clamav user).
 pub(crate) const FRESHCLAM_CONF: &str = "/etc/clamav/freshclam.conf";
-/// clamd's configuration (clamav-daemon): where the check asks clamd what it has loaded.
-pub(crate) const CLAMD_CONF: &str = "/etc/clamav/clamd.conf";
 /// The freshclam program.
 pub(crate) const FRESHCLAM: &str = "/usr/bin/freshclam";
 /// freshclam's built-in DatabaseDirectory, and Debian's.

@@ -231,23 +231,32 @@ fn a_socket_served_by_another_user_gets_nothing() {
     let srv = DnsServer::start(txt(27472));
     // The fake runs as the tests' user: clamd.conf says clamd runs as someone else.
     let other = if me() == "nobody" { "root" } else { "nobody" };
-    let uid = nix::unistd::User::from_name(other).unwrap().unwrap().uid;
     let conf = fake.conf(other, "");
     let (code, out) = check_dir(d.path(), &srv, &["--clamd-conf", conf.to_str().unwrap()]);
-    assert_eq!(code, 2, "{out}");
-    let want = format!(
-        "CLAMAV CRITICAL - mail is not scanned: {} is served by uid {}, not by clamd's User \
-         {other} (uid {uid}): refusing to talk to it; daily 27472 is current",
-        fake.socket,
-        nix::unistd::geteuid()
-    );
-    assert!(status(&out).starts_with(&want), "{out}");
-    // The connection was made (to ask the kernel who serves it) but nothing was sent.
-    let until = Instant::now() + Duration::from_secs(5);
-    while fake.seen().is_empty() && Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(10));
+    if nix::unistd::geteuid().is_root() {
+        // Root's socket is accepted whatever clamd.conf's User: under systemd the listening
+        // socket is clamav-daemon.socket's, made by PID 1.
+        assert_eq!(code, 0, "{out}");
+        assert!(status(&out).contains("; clamd loaded 27472 | "), "{out}");
+        println!("SKIP: a socket of another user than root and clamd's needs a non-root test run");
+    } else {
+        let uid = nix::unistd::User::from_name(other).unwrap().unwrap().uid;
+        assert_eq!(code, 2, "{out}");
+        let want = format!(
+            "CLAMAV CRITICAL - mail is not scanned: {} is served by uid {}, not by clamd's User \
+             {other} (uid {uid}): refusing to talk to it; daily 27472 is current",
+            fake.socket,
+            nix::unistd::geteuid()
+        );
+        assert!(status(&out).starts_with(&want), "{out}");
+        // The connection was made (to ask the kernel who serves it) but nothing was sent.
+        let until = Instant::now() + Duration::from_secs(5);
+        while fake.seen().is_empty() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(fake.seen(), [Vec::<u8>::new()]);
     }
-    assert_eq!(fake.seen(), [Vec::<u8>::new()]);
+    let seen = fake.seen().len();
 
     // A User this host does not know: refused before connecting.
     let conf = fake.conf("no-such-user-clamav-freshen", "");
@@ -260,7 +269,7 @@ fn a_socket_served_by_another_user_gets_nothing() {
         ),
         "{out}"
     );
-    assert_eq!(fake.seen().len(), 1, "no second connection");
+    assert_eq!(fake.seen().len(), seen, "no second connection");
 }
 
 #[test]

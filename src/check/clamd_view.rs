@@ -142,8 +142,9 @@ pub(crate) fn ask(opts: &ClamdOptions, deadline: Instant, details: &mut Vec<Stri
         }
     };
     let grace = grace.unwrap_or(conf.self_check.saturating_add(GRACE_MARGIN_SECS));
-    // A Unix socket lives in a directory the clamav user writes: only clamd's own user may
-    // be at the other end (clamd::version checks SO_PEERCRED before sending anything).
+    // A Unix socket lives in a directory the clamav user writes: only clamd's own user (or
+    // root: systemd's clamav-daemon.socket) may be at the other end (clamd::version checks
+    // SO_PEERCRED before sending anything, and never connects through a symlink).
     let peer = match &endpoint {
         Endpoint::Unix(_) => match uzers::get_user_by_name(&conf.user) {
             Some(u) => Some(Peer { uid: u.uid() }),
@@ -160,7 +161,7 @@ pub(crate) fn ask(opts: &ClamdOptions, deadline: Instant, details: &mut Vec<Stri
     details.push(format!(
         "clamd: asking {endpoint} for VERSION ({}), grace {grace}s",
         match peer {
-            Some(p) => format!("peer must be {} uid {}", conf.user, p.uid),
+            Some(p) => format!("peer must be {} uid {} or root", conf.user, p.uid),
             None => "TCP: the peer cannot be verified".into(),
         }
     ));

@@ -221,12 +221,30 @@ pub(crate) fn connect_unix(path: &Path) -> Result<std::os::unix::net::UnixStream
             });
         }
     }
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, connect, socket};
     use std::os::fd::AsRawFd;
     let pinned = format!("/proc/self/fd/{}", fd.as_raw_fd());
-    std::os::unix::net::UnixStream::connect(&pinned).map_err(|e| OpenError::Read {
+    let err = |source: std::io::Error| OpenError::Read {
         path: path.into(),
-        source: e,
-    })
+        source,
+    };
+    let addr = UnixAddr::new(pinned.as_str()).map_err(|e| err(e.into()))?;
+    // Non-blocking: connect(2) on a Unix socket whose listen queue is full blocks, whatever
+    // the timeouts set later; then it fails at once (EAGAIN) instead.
+    let sock = socket(
+        AddressFamily::Unix,
+        SockType::Stream,
+        SockFlag::SOCK_CLOEXEC | SockFlag::SOCK_NONBLOCK,
+        None,
+    )
+    .map_err(|e| err(e.into()))?;
+    connect(sock.as_raw_fd(), &addr).map_err(|e| match e {
+        Errno::EAGAIN => err(std::io::Error::other("listen queue full (busy or hung)")),
+        e => err(e.into()),
+    })?;
+    let stream = std::os::unix::net::UnixStream::from(sock);
+    stream.set_nonblocking(false).map_err(err)?;
+    Ok(stream)
 }
 
 #[cfg(test)]
@@ -325,5 +343,39 @@ mod tests {
                 .unwrap_err()
                 .is_not_found()
         );
+    }
+
+    #[test]
+    fn a_full_listen_queue_is_an_error_at_once_not_a_hang() {
+        use nix::sys::socket::{
+            AddressFamily, Backlog, SockFlag, SockType, UnixAddr, bind, listen, socket,
+        };
+        use std::os::fd::AsRawFd;
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("busy.ctl");
+        let l = socket(
+            AddressFamily::Unix,
+            SockType::Stream,
+            SockFlag::empty(),
+            None,
+        )
+        .unwrap();
+        bind(l.as_raw_fd(), &UnixAddr::new(&path).unwrap()).unwrap();
+        listen(&l, Backlog::new(0).unwrap()).unwrap();
+        let t = std::time::Instant::now();
+        let mut kept = Vec::new();
+        let mut refused = None;
+        for _ in 0..16 {
+            match connect_unix(&path) {
+                Ok(s) => kept.push(s),
+                Err(e) => {
+                    refused = Some(e);
+                    break;
+                }
+            }
+        }
+        let e = refused.expect("a full queue refuses");
+        assert!(e.to_string().contains("listen queue full"), "{e}");
+        assert!(t.elapsed() < std::time::Duration::from_secs(2));
     }
 }
