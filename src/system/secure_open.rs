@@ -1,7 +1,8 @@
-//! The one way the handler opens a file (sudo-rs's model): never through a symlink
-//! (`O_NOFOLLOW`), never blocking on a FIFO or a device (`O_NONBLOCK` for reads), and the
-//! kind, owner and mode checked with `fstat` on the opened descriptor itself, so no rename
-//! between a check and the open can swap the file. Callers audit the typed refusal.
+//! The one way the handler opens a file, and the check a database file or its cache
+//! directory (sudo-rs's model): never through a symlink (`O_NOFOLLOW`), never blocking on a
+//! FIFO or a device (`O_NONBLOCK` for reads), and the kind, owner and mode checked with
+//! `fstat` on the opened descriptor itself, so no rename between a check and the open can
+//! swap the file. Callers audit the typed refusal.
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
