@@ -55,7 +55,7 @@ pub(crate) fn repair_wait(env: &Env) -> Result<Outcome, HandlerError> {
     if let Some(Err(e)) = &r.daemon_started {
         lines.push(format!(
             "clamav-freshen: WARNING: freshclam daemon did not start: {}",
-            printable(e)
+            printable(&e.to_string())
         ));
     }
     Ok(Outcome {

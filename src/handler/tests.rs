@@ -6,13 +6,13 @@ use super::config::Config;
 use super::decide::Trigger;
 use super::error::HandlerError;
 use super::flow::Env;
-use super::freshclam::Freshclam;
+use super::freshclam::{Freshclam, RunError};
 use super::paths::Paths;
 use super::ports::{
     Checker, Clock, Database, HealSchedule, HealTimer, Held, Monitor, Ports, RepairLock, Spawner,
     StateStore,
 };
-use super::service::{Mode, ServiceManager};
+use super::service::{Mode, ServiceError, ServiceManager};
 use super::state::LastRepair;
 use super::{handle, heal, repair, status};
 use crate::check::plugin::CheckReport;
@@ -201,15 +201,15 @@ impl ServiceManager for FakeSvc {
     fn is_active(&self) -> bool {
         self.active.get()
     }
-    fn stop(&self, _: Duration) -> Result<(), String> {
+    fn stop(&self, _: Duration) -> Result<(), ServiceError> {
         self.active.set(false);
         Ok(())
     }
-    fn kill(&self) -> Result<(), String> {
+    fn kill(&self) -> Result<(), ServiceError> {
         self.active.set(false);
         Ok(())
     }
-    fn start(&self) -> Result<(), String> {
+    fn start(&self) -> Result<(), ServiceError> {
         self.starts.set(self.starts.get() + 1);
         self.active.set(true);
         Ok(())
@@ -231,10 +231,13 @@ impl Freshclam for NoFreshclam {
         _: Option<Credentials>,
         _: &dyn Fn() -> Option<i32>,
         _: &mut dyn FnMut(&str),
-    ) -> Result<End, String> {
-        Err("cannot run /usr/bin/freshclam: no such file".into())
+    ) -> Result<End, RunError> {
+        Err(RunError {
+            program: "/usr/bin/freshclam".into(),
+            source: std::io::Error::other("no such file"),
+        })
     }
-    fn kill_lock_holders(&self, _: &Path) -> Vec<(i32, Result<(), String>)> {
+    fn kill_lock_holders(&self, _: &Path) -> Vec<(i32, Result<(), nix::errno::Errno>)> {
         Vec::new()
     }
 }
