@@ -58,14 +58,19 @@ pub(crate) struct TxtAnswer {
     pub(crate) tcp: bool,
 }
 
+/// `-s` that is not an IP address with an optional port.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid server {0:?}: expected an IP address with optional :PORT")]
+pub(crate) struct BadServer(String);
+
 /// Parses `-s`: an IP address, with an optional port (`1.2.3.4:53`, `[::1]:53`, `::1`).
 /// Names are refused: the nameserver cannot be looked up with itself.
-pub(crate) fn parse_server(s: &str) -> Result<SocketAddr, String> {
+pub(crate) fn parse_server(s: &str) -> Result<SocketAddr, BadServer> {
     if let Ok(ip) = s.parse::<IpAddr>() {
         return Ok(SocketAddr::new(ip, DNS_PORT));
     }
     s.parse::<SocketAddr>()
-        .map_err(|_| format!("invalid server {s:?}: expected an IP address with optional :PORT"))
+        .map_err(|_| BadServer(s.to_string()))
 }
 
 /// Nameservers of a resolv.conf; none listed means the local host, as in glibc.

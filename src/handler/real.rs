@@ -8,7 +8,7 @@ use crate::handler::config::Config;
 use crate::handler::flight;
 use crate::handler::paths::Paths;
 use crate::handler::ports::{
-    Checker, Clock, Database, Held, Monitor, RepairLock, Spawner, StateStore,
+    CheckFailed, Checker, Clock, Database, Held, Monitor, RepairLock, Spawner, StateStore,
 };
 use crate::handler::state::LastRepair;
 use crate::nagios::command_file::{self, Submit};
@@ -207,9 +207,9 @@ impl Database for DatabaseDir<'_> {
         }
     }
 
-    fn local_daily(&self) -> Result<(u32, String, String), String> {
+    fn local_daily(&self) -> Result<(u32, String, String), crate::clamav::cvd::CvdError> {
         let dir = self.dir();
-        let l = crate::clamav::cvd::local_daily(&dir).map_err(|e| e.to_string())?;
+        let l = crate::clamav::cvd::local_daily(&dir)?;
         Ok((
             l.header.version,
             l.header.build_time,
@@ -251,8 +251,7 @@ impl BuiltinCheck {
 impl Checker for BuiltinCheck {
     /// A panic inside the check becomes an error (UNKNOWN) rather than killing an NRPE
     /// command.
-    fn check(&self, now: i64) -> Result<CheckReport, String> {
-        std::panic::catch_unwind(|| plugin::run(&self.opts, now))
-            .map_err(|_| "check failed internally".to_string())
+    fn check(&self, now: i64) -> Result<CheckReport, CheckFailed> {
+        std::panic::catch_unwind(|| plugin::run(&self.opts, now)).map_err(|_| CheckFailed)
     }
 }

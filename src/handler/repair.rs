@@ -23,9 +23,7 @@ pub(crate) fn repair(env: &Env) -> Result<Outcome, HandlerError> {
 }
 
 pub(crate) fn repair_wait(env: &Env) -> Result<Outcome, HandlerError> {
-    let decided = env
-        .decide(Trigger::Admin, &[("wait", &true)])
-        .map_err(HandlerError::CannotAct)?;
+    let decided = env.decide(Trigger::Admin, &[("wait", &true)])?;
     let Some(lock) = decided.lock else {
         return Ok(Outcome {
             lines: vec!["clamav-freshen: a repair is already running".into()],

@@ -9,8 +9,8 @@ use super::flow::Env;
 use super::freshclam::{Freshclam, RunError};
 use super::paths::Paths;
 use super::ports::{
-    Checker, Clock, Database, HealSchedule, HealTimer, Held, Monitor, Ports, RepairLock, Spawner,
-    StateStore,
+    CheckFailed, Checker, Clock, Database, HealSchedule, HealTimer, Held, Monitor, Ports,
+    RepairLock, Spawner, StateStore,
 };
 use super::service::{Mode, ServiceError, ServiceManager};
 use super::state::LastRepair;
@@ -87,7 +87,7 @@ impl RepairLock for FakeLock {
 /// The record, shared with the spawner that plays a quick worker.
 type Record = Rc<RefCell<Option<LastRepair>>>;
 /// The check's answer, shared with the spawner (the database after the repair).
-type Answer = Rc<RefCell<Result<CheckReport, String>>>;
+type Answer = Rc<RefCell<Result<CheckReport, CheckFailed>>>;
 
 #[derive(Default)]
 struct FakeState(Record);
@@ -160,7 +160,7 @@ impl Database for FakeDb {
             _ => Cooldown::None,
         }
     }
-    fn local_daily(&self) -> Result<(u32, String, String), String> {
+    fn local_daily(&self) -> Result<(u32, String, String), crate::clamav::cvd::CvdError> {
         Ok((
             100,
             "25 Nov 2026 10-00 +0000".into(),
@@ -171,7 +171,7 @@ impl Database for FakeDb {
 
 struct FakeCheck(Answer);
 impl Checker for FakeCheck {
-    fn check(&self, _: i64) -> Result<CheckReport, String> {
+    fn check(&self, _: i64) -> Result<CheckReport, CheckFailed> {
         self.0.borrow().clone()
     }
 }
@@ -580,7 +580,7 @@ fn heal_recovers_a_stopped_daemon_even_when_the_check_fails() {
     let w = World::new();
     w.lock.marker.set(true);
     w.svc.active.set(false);
-    *w.check.0.borrow_mut() = Err("check failed internally".into());
+    *w.check.0.borrow_mut() = Err(CheckFailed);
     let (_, code) = heal::heal(&w.env());
     assert_eq!(code, 3);
     assert!(w.audit.contains("event=recover"), "{:?}", w.audit.lines());
@@ -655,7 +655,7 @@ fn the_worker_counts_consecutive_failures_and_a_success_resets_them() {
 #[test]
 fn heal_without_a_check_is_unknown() {
     let w = World::new();
-    *w.check.0.borrow_mut() = Err("check failed internally".into());
+    *w.check.0.borrow_mut() = Err(CheckFailed);
     let (line, code) = heal::heal(&w.env());
     assert_eq!(
         (line.as_str(), code),
