@@ -175,9 +175,13 @@ fn silent_clamd_is_critical_within_dash_t() {
 
 #[test]
 fn hung_clamd_with_a_full_queue_cannot_hold_the_check() {
-    // connect(2) itself blocks here: only the check's own deadline ends the wait.
+    // A blocking connect(2) would wait here for good: the connect is non-blocking, so a
+    // full queue is refused at once (the check's own deadline would end it otherwise).
     let fake = FakeClamd::hung();
-    let reason = format!("clamd at {} not answering: no reply within ", fake.socket);
+    let reason = format!(
+        "clamd at {} not answering: cannot connect: listen queue full (busy or hung)",
+        fake.socket
+    );
     assert_not_scanned(&fake, &["-t", "1"], &reason, Duration::from_secs(3));
 }
 

@@ -22,11 +22,11 @@
 //!   present up to the end of the file, so a truncated or overwritten .cld is caught; any
 //!   other body must be gzip (`CompressLocalDatabase yes`), checked by its magic bytes.
 //!
-//! The file is the one whose header was read (kept open), a regular file opened without
-//! following symlinks; reads stop at the size fstat reported, so nothing here can hang or
-//! read without end.
+//! The file is the one whose header was read (kept open), a regular file opened through the
+//! one secure open (`cvd::open_db_file`: no symlink followed, never blocking); reads stop at
+//! the size fstat reported, so nothing here can hang or read without end.
 
-use super::verified_cache::{FileId, VerifiedCache};
+use super::verified_cache::{CacheError, FileId, VerifiedCache};
 use crate::clamav::cvd::{DbFormat, HEADER_LEN, LocalDb};
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -84,15 +84,24 @@ pub(crate) enum IntegrityError {
     Unverified { name: String, reason: String },
 }
 
+/// Why a .cvd verified now is not remembered for the next run.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum NotRemembered {
+    #[error("no cache")]
+    NoCache,
+    #[error(transparent)]
+    Write(#[from] CacheError),
+}
+
 /// How a file was found sound, for `-v`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) enum Verified {
     /// A .cvd verified by an earlier run, unchanged since.
     Md5Cached,
     /// A .cvd whose body was read now; `cached` says whether the cache remembers it.
     Md5Read {
         bytes: u64,
-        cached: Result<(), String>,
+        cached: Result<(), NotRemembered>,
     },
     /// A plain-tar .cld whose member headers were walked.
     CldTar { members: usize },
@@ -203,8 +212,8 @@ fn verify_md5(
         .into());
     }
     let cached = match cache {
-        Some(c) => c.record(id, expected).map_err(|e| e.to_string()),
-        None => Err("no cache".into()),
+        Some(c) => c.record(id, expected).map_err(NotRemembered::from),
+        None => Err(NotRemembered::NoCache),
     };
     Ok(Verified::Md5Read {
         bytes: meta.len() - HEADER_LEN as u64,
@@ -342,17 +351,30 @@ struct TarMember {
     size: u64,
 }
 
+/// A tar member header libclamav's loader refuses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum TarError {
+    #[error("name {0:?} holds a slash")]
+    Slash(String),
+    #[error("type {0:?} is not a regular file")]
+    Type(char),
+    #[error("invalid size")]
+    InvalidSize,
+    #[error("size out of range")]
+    SizeOutOfRange,
+}
+
 /// One tar header block, with libclamav's rules (`cli_tgzload`).
-fn tar_member(block: &[u8; TAR_BLOCK as usize]) -> Result<TarMember, String> {
+fn tar_member(block: &[u8; TAR_BLOCK as usize]) -> Result<TarMember, TarError> {
     let raw = &block[..100];
     let raw = &raw[..raw.iter().position(|b| *b == 0).unwrap_or(raw.len())];
     let name = String::from_utf8_lossy(raw).into_owned();
     if raw.contains(&b'/') {
-        return Err(format!("name {:?} holds a slash", name));
+        return Err(TarError::Slash(name));
     }
     match block[156] {
         b'0' | 0 => {}
-        t => return Err(format!("type {:?} is not a regular file", t as char)),
+        t => return Err(TarError::Type(t as char)),
     }
     // sscanf("%o") of the 12-byte size field: blanks, then octal digits.
     let field = &block[124..136];
@@ -364,7 +386,7 @@ fn tar_member(block: &[u8; TAR_BLOCK as usize]) -> Result<TarMember, String> {
         .take_while(|b| (b'0'..=b'7').contains(b))
         .collect();
     if digits.is_empty() {
-        return Err("invalid size".into());
+        return Err(TarError::InvalidSize);
     }
     let size = digits
         .iter()
@@ -372,7 +394,7 @@ fn tar_member(block: &[u8; TAR_BLOCK as usize]) -> Result<TarMember, String> {
             v.checked_mul(8)?.checked_add(u64::from(d - b'0'))
         })
         .filter(|s| *s <= u64::from(u32::MAX))
-        .ok_or("size out of range")?;
+        .ok_or(TarError::SizeOutOfRange)?;
     Ok(TarMember { name, size })
 }
 
@@ -499,13 +521,13 @@ mod tests {
         let mut good = header(14, &md5_hex(&body));
         good.extend(&body);
         let v = check(d.path(), "daily.cvd", &good).unwrap();
-        assert_eq!(
+        assert!(matches!(
             v,
             Verified::Md5Read {
                 bytes: 200_000,
-                cached: Err("no cache".into())
+                cached: Err(NotRemembered::NoCache)
             }
-        );
+        ));
         // One byte flipped deep in the body.
         let mut bad = good.clone();
         bad[150_000] ^= 1;
@@ -558,23 +580,23 @@ mod tests {
         let (db, f) = write(d.path(), "daily.cvd", &good);
         let mut c = VerifiedCache::open(cache_dir.path()).unwrap();
         let v = verify(&db, &f, Some(&mut c), later()).unwrap();
-        assert_eq!(
+        assert!(matches!(
             v,
             Verified::Md5Read {
                 bytes: 4096,
                 cached: Ok(())
             }
-        );
+        ));
         let mut c = VerifiedCache::open(cache_dir.path()).unwrap();
-        assert_eq!(
+        assert!(matches!(
             verify(&db, &f, Some(&mut c), later()).unwrap(),
             Verified::Md5Cached
-        );
+        ));
         // Even past the deadline: nothing to read.
-        assert_eq!(
+        assert!(matches!(
             verify(&db, &f, Some(&mut c), Instant::now()).unwrap(),
             Verified::Md5Cached
-        );
+        ));
         // Rewritten in place with the same size and mtime put back: ctime still tells.
         let mtime = f.metadata().unwrap().modified().unwrap();
         let mut bad = good.clone();
@@ -603,23 +625,23 @@ mod tests {
         tar.extend(member("daily.hdb", &vec![b'a'; 5000]));
         let mut cld = header(14, "md5-of-the-published-cvd");
         cld.extend(&tar);
-        assert_eq!(
+        assert!(matches!(
             check(d.path(), "daily.cld", &cld).unwrap(),
             Verified::CldTar { members: 3 }
-        );
+        ));
         // Trailing end-of-archive blocks are fine.
         let mut ended = cld.clone();
         ended.extend([0u8; 1024]);
-        assert_eq!(
+        assert!(matches!(
             check(d.path(), "daily.cld", &ended).unwrap(),
             Verified::CldTar { members: 3 }
-        );
+        ));
         // The last member's padding may be missing.
         let unpadded = &cld[..cld.len() - (512 - 5000 % 512)];
-        assert_eq!(
+        assert!(matches!(
             check(d.path(), "daily.cld", unpadded).unwrap(),
             Verified::CldTar { members: 3 }
-        );
+        ));
         for (cut, want) in [
             (
                 cld.len() - 600,
@@ -661,10 +683,10 @@ mod tests {
         // Compressed: magic only.
         let mut gz = header(14, "x");
         gz.extend([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
-        assert_eq!(
+        assert!(matches!(
             check(d.path(), "daily.cld", &gz).unwrap(),
             Verified::CldGzip
-        );
+        ));
         let e = check(d.path(), "daily.cld", &gz[..512 + 6])
             .unwrap_err()
             .to_string();
@@ -701,7 +723,7 @@ mod tests {
         assert_eq!(
             Verified::Md5Read {
                 bytes: 1,
-                cached: Err("no cache".into())
+                cached: Err(NotRemembered::NoCache)
             }
             .to_string(),
             "MD5 of 1 bytes verified, not remembered (no cache)"

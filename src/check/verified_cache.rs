@@ -23,9 +23,11 @@
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::AsFd;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use crate::system::secure_open::{self, Access, OpenError, Rules};
+use nix::errno::Errno;
 use nix::fcntl::{OFlag, openat, renameat};
 use nix::sys::stat::Mode;
 use nix::unistd::{UnlinkatFlags, unlinkat};
@@ -55,6 +57,49 @@ pub(crate) enum CacheError {
         dir: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl CacheError {
+    /// The secure open's refusal of the directory, in the cache's words. With O_DIRECTORY,
+    /// Linux says ENOTDIR for a symlink rather than ELOOP: a link is named as one either way.
+    fn refused(dir: &Path, e: OpenError) -> CacheError {
+        let dir = dir.to_path_buf();
+        let open = |dir, source| CacheError::Open { dir, source };
+        match e {
+            OpenError::Owner { uid, want, .. } => CacheError::NotOwned {
+                dir,
+                owner: uid,
+                euid: want,
+            },
+            OpenError::Writable { mode, .. } => CacheError::Writable { dir, mode },
+            OpenError::Symlink { .. } => CacheError::Symlink { dir },
+            _ if std::fs::symlink_metadata(&dir).is_ok_and(|m| m.file_type().is_symlink()) => {
+                CacheError::Symlink { dir }
+            }
+            OpenError::NotFound { .. } => open(dir, Errno::ENOENT.into()),
+            OpenError::Kind { .. } => open(dir, Errno::ENOTDIR.into()),
+            OpenError::Open { source, .. } => open(dir, source.into()),
+            OpenError::Read { source, .. } | OpenError::Connect { source, .. } => open(dir, source),
+            e @ OpenError::TooLarge { .. } => open(dir, std::io::Error::other(e)),
+        }
+    }
+}
+
+/// Why the cache file's content was not used (it is replaced after the next verification).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Ignored {
+    #[error("is a symbolic link (not followed)")]
+    Symlink,
+    #[error("not a regular file")]
+    NotRegular,
+    #[error("owned by uid {uid}, not {euid}")]
+    NotOwned { uid: u32, euid: u32 },
+    #[error("{len} bytes, larger than {MAX_LEN}")]
+    TooLarge { len: u64 },
+    #[error("not a cache file of this format")]
+    Format,
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
 }
 
 /// What identifies one version of a file without reading it.
@@ -93,46 +138,18 @@ pub(crate) struct VerifiedCache {
     dir: File,
     entries: Vec<Entry>,
     /// Why the cache file's content was not used, for `-v`; None when it was (or was absent).
-    pub(crate) ignored: Option<String>,
+    pub(crate) ignored: Option<Ignored>,
 }
 
 impl VerifiedCache {
     /// Opens the directory and reads the cache file. Errors mean "no cache".
+    ///
+    /// The directory goes through the one secure open: a directory (never through a
+    /// symlink) of the check's effective uid, closed to group and others.
     pub(crate) fn open(dir: &Path) -> Result<VerifiedCache, CacheError> {
-        let d = std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(nix::libc::O_DIRECTORY | nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
-            .open(dir)
-            .map_err(|source| {
-                // With O_DIRECTORY, Linux says ENOTDIR for a symlink rather than ELOOP.
-                let link = std::fs::symlink_metadata(dir).is_ok_and(|m| m.file_type().is_symlink());
-                if link || source.raw_os_error() == Some(nix::libc::ELOOP) {
-                    CacheError::Symlink { dir: dir.into() }
-                } else {
-                    CacheError::Open {
-                        dir: dir.into(),
-                        source,
-                    }
-                }
-            })?;
-        let m = d.metadata().map_err(|source| CacheError::Open {
-            dir: dir.into(),
-            source,
-        })?;
         let euid = nix::unistd::geteuid().as_raw();
-        if m.uid() != euid {
-            return Err(CacheError::NotOwned {
-                dir: dir.into(),
-                owner: m.uid(),
-                euid,
-            });
-        }
-        if m.mode() & 0o022 != 0 {
-            return Err(CacheError::Writable {
-                dir: dir.into(),
-                mode: m.mode() & 0o7777,
-            });
-        }
+        let d = secure_open::open(dir, Access::Read, &Rules::own_dir(euid))
+            .map_err(|e| CacheError::refused(dir, e))?;
         let mut cache = VerifiedCache {
             path: dir.into(),
             dir: d,
@@ -147,7 +164,11 @@ impl VerifiedCache {
     }
 
     /// The entries of the cache file; an error is why it is ignored. Absent is empty.
-    fn read_file(&self, euid: u32) -> Result<Vec<Entry>, String> {
+    ///
+    /// Opened relative to the directory's descriptor (what the atomic replacement renames
+    /// over; the secure open takes paths) and checked on that descriptor as it would be: no
+    /// symlink, no blocking, a regular file of ours, bounded.
+    fn read_file(&self, euid: u32) -> Result<Vec<Entry>, Ignored> {
         let fd = match openat(
             self.dir.as_fd(),
             FILE_NAME,
@@ -156,28 +177,26 @@ impl VerifiedCache {
         ) {
             Ok(fd) => fd,
             Err(nix::Error::ENOENT) => return Ok(Vec::new()),
-            Err(nix::Error::ELOOP) => return Err("is a symbolic link (not followed)".into()),
-            Err(e) => return Err(std::io::Error::from(e).to_string()),
+            Err(nix::Error::ELOOP) => return Err(Ignored::Symlink),
+            Err(e) => return Err(std::io::Error::from(e).into()),
         };
         let f = File::from(fd);
-        let m = f.metadata().map_err(|e| e.to_string())?;
+        let m = f.metadata()?;
         if !m.is_file() {
-            return Err("not a regular file".into());
+            return Err(Ignored::NotRegular);
         }
         if m.uid() != euid {
-            return Err(format!("owned by uid {}, not {euid}", m.uid()));
+            return Err(Ignored::NotOwned { uid: m.uid(), euid });
         }
         if m.len() > MAX_LEN {
-            return Err(format!("{} bytes, larger than {MAX_LEN}", m.len()));
+            return Err(Ignored::TooLarge { len: m.len() });
         }
         let mut bytes = Vec::with_capacity(m.len() as usize + 1);
-        f.take(MAX_LEN + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| e.to_string())?;
+        f.take(MAX_LEN + 1).read_to_end(&mut bytes)?;
         std::str::from_utf8(&bytes)
             .ok()
             .and_then(parse)
-            .ok_or_else(|| "not a cache file of this format".into())
+            .ok_or(Ignored::Format)
     }
 
     /// Whether the file with `id` was verified to have a body with MD5 `md5`.
@@ -281,6 +300,11 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
+    /// Why the cache file was ignored, as `-v` says it.
+    fn why(c: &VerifiedCache) -> Option<String> {
+        c.ignored.as_ref().map(ToString::to_string)
+    }
+
     const MD5: &str = "3e249e00076b0b15bb54ced37be880c7";
 
     fn id(n: u64) -> FileId {
@@ -380,7 +404,7 @@ mod tests {
             let mut c = VerifiedCache::open(d.path()).unwrap();
             assert!(!c.contains(&id(1), MD5), "{bad:?}");
             assert_eq!(
-                c.ignored.as_deref(),
+                why(&c).as_deref(),
                 Some("not a cache file of this format"),
                 "{bad:?}"
             );
@@ -395,7 +419,7 @@ mod tests {
         let f = File::create(d.path().join(FILE_NAME)).unwrap();
         f.set_len(64 << 20).unwrap();
         let c = VerifiedCache::open(d.path()).unwrap();
-        assert!(c.ignored.unwrap().contains("larger than 4096"));
+        assert!(why(&c).unwrap().contains("larger than 4096"));
 
         // A symlink (here to a file that would parse) is neither followed nor written through.
         let d = private_dir();
@@ -404,7 +428,7 @@ mod tests {
         std::os::unix::fs::symlink(&target, d.path().join(FILE_NAME)).unwrap();
         let mut c = VerifiedCache::open(d.path()).unwrap();
         assert!(!c.contains(&id(1), MD5));
-        assert!(c.ignored.as_deref().unwrap().contains("symbolic link"));
+        assert!(why(&c).unwrap().contains("symbolic link"));
         c.record(id(2), MD5).unwrap();
         assert_eq!(std::fs::read_to_string(&target).unwrap(), good, "untouched");
         assert!(
@@ -418,7 +442,7 @@ mod tests {
         let d = private_dir();
         nix::unistd::mkfifo(&d.path().join(FILE_NAME), Mode::from_bits_truncate(0o644)).unwrap();
         let mut c = VerifiedCache::open(d.path()).unwrap();
-        assert_eq!(c.ignored.as_deref(), Some("not a regular file"));
+        assert_eq!(why(&c).as_deref(), Some("not a regular file"));
         c.record(id(1), MD5).unwrap();
         assert!(VerifiedCache::open(d.path()).unwrap().contains(&id(1), MD5));
 
@@ -478,7 +502,7 @@ mod tests {
         std::os::unix::fs::chown(d.path().join(FILE_NAME), Some(65534), None).unwrap();
         let mut c = VerifiedCache::open(d.path()).unwrap();
         assert!(!c.contains(&id(1), MD5));
-        assert_eq!(c.ignored.as_deref(), Some("owned by uid 65534, not 0"));
+        assert_eq!(why(&c).as_deref(), Some("owned by uid 65534, not 0"));
         c.record(id(1), MD5).unwrap();
         let m = std::fs::metadata(d.path().join(FILE_NAME)).unwrap();
         assert_eq!(m.uid(), 0, "replaced by our own");

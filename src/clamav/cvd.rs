@@ -5,6 +5,7 @@
 //! too. Whether the rest of the file can be loaded is the check's question
 //! (`check::integrity`); this module hands it the open file.
 
+use crate::system::secure_open::{self, Access, OpenError, Rules};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -13,14 +14,14 @@ use std::path::{Path, PathBuf};
 pub(crate) const HEADER_LEN: usize = 512;
 const MAGIC: &[u8] = b"ClamAV-VDB:";
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub(crate) enum CvdError {
-    #[error("{path}: {reason}")]
-    Io { path: PathBuf, reason: String },
+    #[error("{path}: {source}")]
+    Read { path: PathBuf, source: DbReadError },
     #[error("{path}: header is truncated ({len} of {HEADER_LEN} bytes)")]
     Truncated { path: PathBuf, len: usize },
     #[error("{path}: not a ClamAV database header ({reason})")]
-    Corrupt { path: PathBuf, reason: String },
+    Corrupt { path: PathBuf, reason: HeaderError },
     #[error("no daily.cvd or daily.cld in {0}")]
     NoDatabase(PathBuf),
 }
@@ -48,41 +49,64 @@ impl CvdHeader {
     }
 }
 
+/// Why 512 bytes are not a ClamAV database header.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum HeaderError {
+    #[error("missing ClamAV-VDB magic")]
+    NoMagic,
+    #[error("header is not ASCII text")]
+    NotAscii,
+    #[error("expected at least 8 fields, found {0}")]
+    TooFewFields(usize),
+    #[error("{field} {value:?} is not a number")]
+    NotANumber { field: &'static str, value: String },
+    #[error("{field} {value:?} is out of range")]
+    OutOfRange { field: &'static str, value: String },
+    /// A number that does not fit its field's type.
+    #[error("{0} is out of range")]
+    TooLarge(&'static str),
+    #[error("build time {0:?} is not a number")]
+    BuildTime(String),
+}
+
 /// Parses a header from the first bytes of a file. `bytes` may be longer than 512.
-pub(crate) fn parse_header(bytes: &[u8]) -> Result<CvdHeader, String> {
+pub(crate) fn parse_header(bytes: &[u8]) -> Result<CvdHeader, HeaderError> {
     let head = &bytes[..bytes.len().min(HEADER_LEN)];
     if !head.starts_with(MAGIC) {
-        return Err("missing ClamAV-VDB magic".into());
+        return Err(HeaderError::NoMagic);
     }
-    let text = std::str::from_utf8(head).map_err(|_| "header is not ASCII text".to_string())?;
+    let text = std::str::from_utf8(head).map_err(|_| HeaderError::NotAscii)?;
     if !text.is_ascii() {
-        return Err("header is not ASCII text".into());
+        return Err(HeaderError::NotAscii);
     }
     let text = text.trim_end_matches([' ', '\0', '\n', '\r']);
     let fields: Vec<&str> = text.split(':').collect();
     if fields.len() < 8 {
-        return Err(format!(
-            "expected at least 8 fields, found {}",
-            fields.len()
-        ));
+        return Err(HeaderError::TooFewFields(fields.len()));
     }
-    let num = |i: usize, name: &str| -> Result<u64, String> {
+    let num = |i: usize, field: &'static str| -> Result<u64, HeaderError> {
         let f = fields[i].trim();
         if f.is_empty() || !f.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("{name} {f:?} is not a number"));
+            return Err(HeaderError::NotANumber {
+                field,
+                value: f.to_string(),
+            });
         }
-        f.parse::<u64>()
-            .map_err(|_| format!("{name} {f:?} is out of range"))
+        f.parse::<u64>().map_err(|_| HeaderError::OutOfRange {
+            field,
+            value: f.to_string(),
+        })
     };
-    let version = u32::try_from(num(2, "version")?).map_err(|_| "version is out of range")?;
+    let version =
+        u32::try_from(num(2, "version")?).map_err(|_| HeaderError::TooLarge("version"))?;
     let sigs = num(3, "signature count")?;
-    let flevel = u32::try_from(num(4, "f-level")?).map_err(|_| "f-level is out of range")?;
+    let flevel = u32::try_from(num(4, "f-level")?).map_err(|_| HeaderError::TooLarge("f-level"))?;
     let stime = match fields.get(8).map(|s| s.trim()) {
         Some(s) if !s.is_empty() => Some(
             s.parse::<i64>()
                 .ok()
                 .filter(|t| *t >= 0)
-                .ok_or_else(|| format!("build time {s:?} is not a number"))?,
+                .ok_or_else(|| HeaderError::BuildTime(s.to_string()))?,
         ),
         _ => None,
     };
@@ -97,34 +121,64 @@ pub(crate) fn parse_header(bytes: &[u8]) -> Result<CvdHeader, String> {
     })
 }
 
-/// Opens a file in the database directory for reading, which the clamav user can write:
-/// a symlink is not followed (ELOOP), and anything but a regular file (a FIFO would block
-/// the open or the read forever, a device like /dev/zero never ends) is refused.
-pub(crate) fn open_db_file(path: &Path) -> std::io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| {
-            if e.raw_os_error() == Some(nix::libc::ELOOP) {
-                std::io::Error::other("is a symbolic link (not followed)")
-            } else {
-                e
-            }
-        })?;
-    if !f.metadata()?.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
+/// How a file in the database directory must be: a regular file of anyone's (clamav's),
+/// never reached through a symlink, opened without blocking on a FIFO or a device.
+pub(crate) const DB_FILE: Rules = Rules::foreign_file();
+
+/// Why a file in the database directory could not be read, in the words the check has
+/// always used (after the file's path).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DbReadError {
+    #[error("is a symbolic link (not followed)")]
+    Symlink,
+    #[error("not a regular file")]
+    NotRegular,
+    #[error("{}", std::io::Error::from(nix::errno::Errno::ENOENT))]
+    NotFound,
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// What [`DB_FILE`] does not ask about (an owner, a mode, a size): never seen here.
+    #[error(transparent)]
+    Refused(OpenError),
+}
+
+impl DbReadError {
+    pub(crate) fn is_not_found(&self) -> bool {
+        matches!(self, DbReadError::NotFound)
     }
-    Ok(f)
+}
+
+impl From<OpenError> for DbReadError {
+    fn from(e: OpenError) -> Self {
+        match e {
+            OpenError::NotFound { .. } => DbReadError::NotFound,
+            OpenError::Symlink { .. } => DbReadError::Symlink,
+            OpenError::Kind { .. } => DbReadError::NotRegular,
+            OpenError::Open { source, .. } => DbReadError::Io(source.into()),
+            OpenError::Read { source, .. } | OpenError::Connect { source, .. } => {
+                DbReadError::Io(source)
+            }
+            e @ (OpenError::Owner { .. }
+            | OpenError::Writable { .. }
+            | OpenError::TooLarge { .. }) => DbReadError::Refused(e),
+        }
+    }
+}
+
+/// Opens a file in the database directory for reading, which the clamav user can write,
+/// through the one secure open ([`DB_FILE`]): a symlink is not followed, and anything but a
+/// regular file (a FIFO would block the open or the read forever, a device like /dev/zero
+/// never ends) is refused.
+pub(crate) fn open_db_file(path: &Path) -> Result<File, DbReadError> {
+    Ok(secure_open::open(path, Access::Read, &DB_FILE)?)
 }
 
 /// Reads and parses the header of one file and keeps the file open (positioned after the
 /// header), so that whatever is checked next is the same file, not a later replacement.
 pub(crate) fn open_header(path: &Path) -> Result<(CvdHeader, File), CvdError> {
-    let io = |e: std::io::Error| CvdError::Io {
+    let io = |source: DbReadError| CvdError::Read {
         path: path.to_path_buf(),
-        reason: e.to_string(),
+        source,
     };
     let mut f = open_db_file(path).map_err(io)?;
     let mut buf = [0u8; HEADER_LEN];
@@ -134,7 +188,7 @@ pub(crate) fn open_header(path: &Path) -> Result<(CvdHeader, File), CvdError> {
             Ok(0) => break,
             Ok(n) => len += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io(e)),
+            Err(e) => return Err(io(e.into())),
         }
     }
     if len < HEADER_LEN {
@@ -207,11 +261,10 @@ pub(crate) fn open_local_db(dir: &Path, name: &str) -> Result<Vec<(LocalDb, File
     let mut found: Vec<(LocalDb, File)> = Vec::with_capacity(2);
     for ext in ["cvd", "cld"] {
         let file = dir.join(format!("{name}.{ext}"));
-        match std::fs::symlink_metadata(&file) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            _ => {}
-        }
-        let (header, f) = open_header(&file)?;
+        let (header, f) = match open_header(&file) {
+            Err(CvdError::Read { source, .. }) if source.is_not_found() => continue,
+            r => r?,
+        };
         found.push((LocalDb { file, header }, f));
     }
     if found.len() == 2 && found[1].0.header.version > found[0].0.header.version {

@@ -4,6 +4,7 @@
 //! Layout (libfreshclam, amd64, 90 bytes): `FreshClamData` (13), u32 version (1), 37-byte
 //! UUID text, 7 bytes padding, i64 `retry_after` at offset 61 (0 = none), 21-byte cf-ray.
 
+use crate::clamav::cvd::DbReadError;
 use std::path::Path;
 
 pub(crate) const FILE_NAME: &str = "freshclam.dat";
@@ -29,6 +30,17 @@ pub(crate) enum Cooldown {
     Bogus(i64),
 }
 
+/// Why freshclam.dat tells nothing.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum DatError {
+    #[error("not a freshclam.dat file")]
+    NotDat,
+    #[error("truncated ({0} bytes)")]
+    Truncated(usize),
+    #[error(transparent)]
+    Read(#[from] DbReadError),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct FreshclamDat {
     pub(crate) uuid: String,
@@ -37,12 +49,12 @@ pub(crate) struct FreshclamDat {
 }
 
 impl FreshclamDat {
-    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, String> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<Self, DatError> {
         if !bytes.starts_with(MAGIC) {
-            return Err("not a freshclam.dat file".into());
+            return Err(DatError::NotDat);
         }
         if bytes.len() < RETRY_AFTER_OFFSET + 8 {
-            return Err(format!("truncated ({} bytes)", bytes.len()));
+            return Err(DatError::Truncated(bytes.len()));
         }
         let uuid = &bytes[UUID_OFFSET..UUID_OFFSET + UUID_LEN];
         let uuid = uuid.split(|b| *b == 0).next().unwrap_or_default();
@@ -56,19 +68,18 @@ impl FreshclamDat {
     }
 
     /// Reads `freshclam.dat` in the database directory. `Ok(None)` when there is none.
-    /// The directory belongs to clamav: no symlink is followed, only a regular file is read
-    /// (never a FIFO or device), and at most 4 KiB of it.
-    pub(crate) fn read(database_directory: &Path) -> Result<Option<Self>, String> {
+    /// The directory belongs to clamav: opened like the databases
+    /// ([`crate::clamav::cvd::open_db_file`]: no symlink is followed, only a regular file is
+    /// read, never a FIFO or device), and at most 4 KiB of it.
+    pub(crate) fn read(database_directory: &Path) -> Result<Option<Self>, DatError> {
         use std::io::Read;
         let f = match crate::clamav::cvd::open_db_file(&database_directory.join(FILE_NAME)) {
             Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e.to_string()),
+            Err(e) if e.is_not_found() => return Ok(None),
+            Err(e) => return Err(e.into()),
         };
         let mut b = Vec::new();
-        f.take(4096)
-            .read_to_end(&mut b)
-            .map_err(|e| e.to_string())?;
+        f.take(4096).read_to_end(&mut b).map_err(DbReadError::Io)?;
         Self::parse(&b).map(Some)
     }
 
@@ -166,7 +177,7 @@ mod tests {
             nix::sys::stat::Mode::from_bits_truncate(0o644),
         )
         .unwrap();
-        let e = FreshclamDat::read(d.path()).unwrap_err();
+        let e = FreshclamDat::read(d.path()).unwrap_err().to_string();
         assert!(e.contains("not a regular file"), "{e}");
     }
 

@@ -58,11 +58,15 @@ pub(crate) struct TxtAnswer {
     pub(crate) tcp: bool,
 }
 
+/// `-s` that is not an IP address with an optional port.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid server {0:?}: expected an IP address with optional :PORT")]
+pub(crate) struct BadServer(String);
+
 /// Parses `-s`: an IP address, with an optional port (`1.2.3.4:53`, `[::1]:53`, `::1`).
 /// Names are refused: the nameserver cannot be looked up with itself.
-pub(crate) fn parse_server(s: &str) -> Result<SocketAddr, String> {
-    parse_ip_port(s, DNS_PORT)
-        .ok_or_else(|| format!("invalid server {s:?}: expected an IP address with optional :PORT"))
+pub(crate) fn parse_server(s: &str) -> Result<SocketAddr, BadServer> {
+    parse_ip_port(s, DNS_PORT).ok_or_else(|| BadServer(s.to_string()))
 }
 
 /// An IP address with an optional port, `default_port` when none: `-s`, and clamd's `-C`.

@@ -99,13 +99,62 @@ pub(crate) const MAX_SECS: u64 = 366 * 86400;
 /// Longest `start_verify_secs`: it delays every daemon start.
 pub(crate) const MAX_START_VERIFY_SECS: u64 = 300;
 
+/// Longest `heal` may wait for its repair before answering.
+const MAX_HEAL_WAIT_SECS: u64 = 300;
+
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ConfigError {
     /// Missing is fine (defaults); anything else the secure open refused is not.
     #[error("{0}")]
     Open(OpenError),
     #[error("{path}: {reason}", path = path.display())]
-    Invalid { path: PathBuf, reason: String },
+    Invalid { path: PathBuf, reason: Invalid },
+}
+
+/// What is wrong with the configuration's text; the key is named where a rule has one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Invalid {
+    #[error("not UTF-8")]
+    NotUtf8,
+    /// TOML's own message (a syntax error, an unknown key, a wrong type), on one line.
+    #[error("{0}")]
+    Toml(String),
+    #[error("{0} must be an absolute path")]
+    NotAbsolute(&'static str),
+    #[error("{0} must be an absolute path without . or .. or //")]
+    NotPlain(&'static str),
+    #[error("{0} must be in a directory below /")]
+    NotBelowRoot(&'static str),
+    #[error("database_directory must not be the system directory {0}")]
+    SystemDirectory(&'static str),
+    #[error("database_owner must be a user name (letters, digits, . _ -)")]
+    OwnerName,
+    #[error("soft_attempt must be 1..999")]
+    SoftAttempt,
+    #[error("timeouts must be at least 1 second")]
+    ZeroTimeout,
+    #[error("{0} must not exceed one year")]
+    OverOneYear(&'static str),
+    #[error("start_verify_secs must not exceed {MAX_START_VERIFY_SECS}")]
+    StartVerify,
+    #[error("warning_lag must be at least 1")]
+    WarningLag,
+    #[error("critical_lag must not be below warning_lag")]
+    CriticalLag,
+    #[error("{0} must be non-empty without ';' or control characters")]
+    CommandField(&'static str),
+    #[error("unknown syslog_facility {0:?}")]
+    Facility(String),
+    #[error("check_dns_server {0:?} is not IP or IP:PORT")]
+    DnsServer(String),
+    #[error("heal_wait_secs must not exceed {MAX_HEAL_WAIT_SECS} (an NRPE answer waits for it)")]
+    HealWait,
+    #[error(
+        "clamd_socket {0:?} must be empty, IP:PORT or a plain absolute path (at most 107 bytes)"
+    )]
+    ClamdSocket(String),
+    #[error("clamd_reload_secs must be 1..3600")]
+    ClamdReload,
 }
 
 /// How the config was obtained, for the audit line.
@@ -127,7 +176,7 @@ impl Config {
         };
         let text = String::from_utf8(bytes).map_err(|_| ConfigError::Invalid {
             path: path.into(),
-            reason: "not UTF-8".into(),
+            reason: Invalid::NotUtf8,
         })?;
         let cfg = Self::parse(&text).map_err(|reason| ConfigError::Invalid {
             path: path.into(),
@@ -136,13 +185,14 @@ impl Config {
         Ok((cfg, Source::File))
     }
 
-    pub(crate) fn parse(text: &str) -> Result<Config, String> {
-        let cfg: Config = toml::from_str(text).map_err(|e| one_line(&e.to_string()))?;
+    pub(crate) fn parse(text: &str) -> Result<Config, Invalid> {
+        let cfg: Config =
+            toml::from_str(text).map_err(|e| Invalid::Toml(one_line(&e.to_string())))?;
         cfg.validate()?;
         Ok(cfg)
     }
 
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), Invalid> {
         for (k, p) in [
             ("freshclam", &self.freshclam),
             ("freshclam_conf", &self.freshclam_conf),
@@ -150,18 +200,18 @@ impl Config {
             ("clamd_conf", &self.clamd_conf),
         ] {
             if !p.is_absolute() {
-                return Err(format!("{k} must be an absolute path"));
+                return Err(Invalid::NotAbsolute(k));
             }
         }
         self.validate_scope()?;
         if self.soft_attempt == 0 || self.soft_attempt > crate::nagios::state::MAX_ATTEMPT {
-            return Err("soft_attempt must be 1..999".into());
+            return Err(Invalid::SoftAttempt);
         }
         if self.freshclam_timeout_secs == 0
             || self.check_timeout_secs == 0
             || self.repair_timeout_secs == 0
         {
-            return Err("timeouts must be at least 1 second".into());
+            return Err(Invalid::ZeroTimeout);
         }
         // Bounded so `now + duration` can neither overflow (a panic) nor wrap when cast to
         // a signed time (rate_limit_secs = u64::MAX would have meant "no rate limit").
@@ -175,19 +225,17 @@ impl Config {
             ("max_age_hours", self.max_age_hours.saturating_mul(3600)),
         ] {
             if v > MAX_SECS {
-                return Err(format!("{k} must not exceed one year"));
+                return Err(Invalid::OverOneYear(k));
             }
         }
         if self.start_verify_secs > MAX_START_VERIFY_SECS {
-            return Err(format!(
-                "start_verify_secs must not exceed {MAX_START_VERIFY_SECS}"
-            ));
+            return Err(Invalid::StartVerify);
         }
         if self.warning_lag == 0 {
-            return Err("warning_lag must be at least 1".into());
+            return Err(Invalid::WarningLag);
         }
         if self.critical_lag < self.warning_lag {
-            return Err("critical_lag must not be below warning_lag".into());
+            return Err(Invalid::CriticalLag);
         }
         for (k, v) in [
             ("nagios_host", &self.nagios_host),
@@ -195,34 +243,28 @@ impl Config {
         ] {
             // These go into a Nagios external command line: no separators, no newlines.
             if v.is_empty() || v.chars().any(|c| c == ';' || c.is_control()) {
-                return Err(format!(
-                    "{k} must be non-empty without ';' or control characters"
-                ));
+                return Err(Invalid::CommandField(k));
             }
         }
         self.facility()?;
         self.dns_server()?;
         self.clamd_endpoint()?;
         if self.clamd_reload_secs == 0 || self.clamd_reload_secs > 3600 {
-            return Err("clamd_reload_secs must be 1..3600".into());
+            return Err(Invalid::ClamdReload);
         }
         if self.backoff_max_secs > MAX_SECS {
-            return Err("backoff_max_secs must not exceed one year".into());
+            return Err(Invalid::OverOneYear("backoff_max_secs"));
         }
-        // Longest `heal` may wait for its repair before answering.
-        const MAX_HEAL_WAIT_SECS: u64 = 300;
         if self.heal_wait_secs > MAX_HEAL_WAIT_SECS {
-            return Err(format!(
-                "heal_wait_secs must not exceed {MAX_HEAL_WAIT_SECS} (an NRPE answer waits for it)"
-            ));
+            return Err(Invalid::HealWait);
         }
         Ok(())
     }
 
     /// The paths and the user root acts on must be plain: absolute, no `.`/`..`, no
     /// trailing file name missing; the database directory no system directory.
-    fn validate_scope(&self) -> Result<(), String> {
-        let plain = |k: &str, p: &Path| -> Result<(), String> {
+    fn validate_scope(&self) -> Result<(), Invalid> {
+        let plain = |k: &'static str, p: &Path| -> Result<(), Invalid> {
             // Byte-wise: Path::components() would hide a `.` or a doubled `/`.
             let b = p.as_os_str().as_encoded_bytes();
             let ok = b.len() > 1
@@ -233,9 +275,7 @@ impl Config {
             if ok {
                 Ok(())
             } else {
-                Err(format!(
-                    "{k} must be an absolute path without . or .. or //"
-                ))
+                Err(Invalid::NotPlain(k))
             }
         };
         plain("database_directory", &self.database_directory)?;
@@ -248,16 +288,14 @@ impl Config {
             ("update_log_file", &self.update_log_file),
         ] {
             if p.parent().is_none_or(|d| d == Path::new("/")) && !p.as_os_str().is_empty() {
-                return Err(format!("{k} must be in a directory below /"));
+                return Err(Invalid::NotBelowRoot(k));
             }
         }
         if let Some(shared) = crate::handler::scope::SHARED_DIRS
             .iter()
             .find(|d| Path::new(d) == self.database_directory)
         {
-            return Err(format!(
-                "database_directory must not be the system directory {shared}"
-            ));
+            return Err(Invalid::SystemDirectory(shared));
         }
         if let Some(owner) = &self.database_owner {
             // Passed to start-stop-daemon --chuid: `user:group` or an option would change it.
@@ -268,7 +306,7 @@ impl Config {
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
             if !ok {
-                return Err("database_owner must be a user name (letters, digits, . _ -)".into());
+                return Err(Invalid::OwnerName);
             }
         }
         Ok(())
@@ -291,7 +329,7 @@ impl Config {
 
     /// `check_dns_server`: empty for the resolvers in /etc/resolv.conf, else `IP` or
     /// `IP:PORT` (port 53 by default).
-    pub(crate) fn dns_server(&self) -> Result<Option<std::net::SocketAddr>, String> {
+    pub(crate) fn dns_server(&self) -> Result<Option<std::net::SocketAddr>, Invalid> {
         let s = self.check_dns_server.trim();
         if s.is_empty() {
             return Ok(None);
@@ -301,11 +339,11 @@ impl Config {
         }
         s.parse::<std::net::IpAddr>()
             .map(|ip| Some(std::net::SocketAddr::new(ip, 53)))
-            .map_err(|_| format!("check_dns_server {s:?} is not IP or IP:PORT"))
+            .map_err(|_| Invalid::DnsServer(s.to_string()))
     }
 
     /// `clamd_socket` as an endpoint; `None` when empty (root never talks to clamd).
-    pub(crate) fn clamd_endpoint(&self) -> Result<Option<crate::clamav::clamd::Endpoint>, String> {
+    pub(crate) fn clamd_endpoint(&self) -> Result<Option<crate::clamav::clamd::Endpoint>, Invalid> {
         use crate::clamav::clamd::Endpoint;
         let s = self.clamd_socket.trim();
         if s.is_empty() {
@@ -317,21 +355,19 @@ impl Config {
                 .any(|c| matches!(c, std::path::Component::ParentDir))
                 || s.len() > 107
             {
-                return Err(
-                    "clamd_socket must be a plain absolute path (at most 107 bytes)".into(),
-                );
+                return Err(Invalid::ClamdSocket(s.to_string()));
             }
             return Ok(Some(Endpoint::Unix(p.into())));
         }
         s.parse::<std::net::SocketAddr>()
             .map(|a| Some(Endpoint::Tcp(a)))
-            .map_err(|_| format!("clamd_socket {s:?} is neither an absolute path nor IP:PORT"))
+            .map_err(|_| Invalid::ClamdSocket(s.to_string()))
     }
 
-    pub(crate) fn facility(&self) -> Result<syslog::Facility, String> {
+    pub(crate) fn facility(&self) -> Result<syslog::Facility, Invalid> {
         self.syslog_facility
             .parse()
-            .map_err(|_| format!("unknown syslog_facility {:?}", self.syslog_facility))
+            .map_err(|_| Invalid::Facility(self.syslog_facility.clone()))
     }
 }
 
@@ -391,7 +427,7 @@ mod tests {
             "check_timeout_secs = 40000000\n",
             "max_age_hours = 9000\n",
         ] {
-            let e = Config::parse(bad).unwrap_err();
+            let e = Config::parse(bad).unwrap_err().to_string();
             assert!(e.contains("must not exceed one year"), "{bad}: {e}");
         }
         assert!(Config::parse("rate_limit_secs = 86400\nmax_age_hours = 8760\n").is_ok());
@@ -435,7 +471,7 @@ mod tests {
 
     #[test]
     fn unknown_key_refused() {
-        let e = Config::parse("rate_limit = 5\n").unwrap_err();
+        let e = Config::parse("rate_limit = 5\n").unwrap_err().to_string();
         assert!(e.contains("unknown field"), "{e}");
     }
 
@@ -483,9 +519,13 @@ mod tests {
 
     #[test]
     fn backoff_and_heal_wait_bounded() {
-        let e = Config::parse("backoff_max_secs = 40000000\n").unwrap_err();
+        let e = Config::parse("backoff_max_secs = 40000000\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("must not exceed one year"), "{e}");
-        let e = Config::parse("heal_wait_secs = 301\n").unwrap_err();
+        let e = Config::parse("heal_wait_secs = 301\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("heal_wait_secs must not exceed 300"), "{e}");
         let c = Config::parse("heal_wait_secs = 0\nbackoff_max_secs = 0\n").unwrap();
         assert_eq!((c.heal_wait_secs, c.backoff_max_secs), (0, 0));
@@ -518,7 +558,7 @@ mod tests {
             "127.0.0.1",
         ] {
             let e = Config::parse(&format!("clamd_socket = \"{bad}\"\n")).unwrap_err();
-            assert!(e.contains("clamd_socket"), "{bad}: {e}");
+            assert!(e.to_string().contains("clamd_socket"), "{bad}: {e}");
         }
         assert!(Config::parse("clamd_reload_secs = 0\n").is_err());
         assert!(Config::parse("clamd_conf = \"clamd.conf\"\n").is_err());

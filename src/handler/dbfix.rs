@@ -40,7 +40,23 @@ const MAX_TMP_HEX: usize = 32;
 pub(crate) struct Action {
     pub(crate) what: &'static str,
     pub(crate) name: String,
-    pub(crate) result: Result<(), String>,
+    pub(crate) result: Result<(), ActionError>,
+}
+
+/// Why one change in the database directory failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum ActionError {
+    #[error(transparent)]
+    Sys(#[from] Errno),
+    /// An entry of a temp tree, by name.
+    #[error("{name}: {errno}")]
+    Entry { name: String, errno: Errno },
+    #[error("too deep")]
+    TooDeep,
+    #[error("{name}: more than {MAX_ENTRIES} entries ({count})")]
+    TooMany { name: String, count: usize },
+    #[error("more than {MAX_REMOVALS} entries removed this run")]
+    Budget,
 }
 
 /// Why root does not act in the directory.
@@ -297,7 +313,7 @@ impl DatabaseDir {
                     out.push(Action {
                         what: "chown",
                         name: show(&name),
-                        result: Err(e.to_string()),
+                        result: Err(e.into()),
                     });
                     continue;
                 }
@@ -330,7 +346,7 @@ impl DatabaseDir {
                 Some(Gid::from_raw(owner.gid)),
                 AtFlags::AT_EMPTY_PATH,
             )
-            .map_err(|e| e.to_string());
+            .map_err(ActionError::Sys);
             out.push(Action {
                 what: "chown",
                 name: show(&name),
@@ -378,8 +394,8 @@ impl DatabaseDir {
         if is(&st, nix::libc::S_IFDIR) {
             return None;
         }
-        let r = unlinkat(&self.fd, "mirrors.dat", UnlinkatFlags::NoRemoveDir)
-            .map_err(|e| e.to_string());
+        let r =
+            unlinkat(&self.fd, "mirrors.dat", UnlinkatFlags::NoRemoveDir).map_err(ActionError::Sys);
         Some(Action {
             what: "remove-mirrors.dat",
             name: "mirrors.dat".into(),
@@ -395,35 +411,39 @@ fn remove_tree_at(
     name: &OsStr,
     depth: usize,
     budget: &mut usize,
-) -> Result<(), String> {
+) -> Result<(), ActionError> {
     if depth > MAX_DEPTH {
-        return Err("too deep".into());
+        return Err(ActionError::TooDeep);
     }
-    let fd = open_dir_at(parent, name).map_err(|e| format!("{}: {e}", show(name)))?;
+    let at = |n: &OsStr| {
+        let name = show(n);
+        move |errno| ActionError::Entry { name, errno }
+    };
+    let fd = open_dir_at(parent, name).map_err(at(name))?;
     let children = list(&fd, MAX_ENTRIES).map_err(|e| match e {
-        ListError::Read(errno) => format!("{}: {errno}", show(name)),
-        ListError::TooMany(n, _) => {
-            format!("{}: more than {MAX_ENTRIES} entries ({n})", show(name))
-        }
+        ListError::Read(errno) => at(name)(errno),
+        ListError::TooMany(count, _) => ActionError::TooMany {
+            name: show(name),
+            count,
+        },
     })?;
     for child in children {
         if *budget == 0 {
-            return Err(format!("more than {MAX_REMOVALS} entries removed this run"));
+            return Err(ActionError::Budget);
         }
         *budget -= 1;
         let st = match fstatat(&fd, child.as_os_str(), AtFlags::AT_SYMLINK_NOFOLLOW) {
             Ok(st) => st,
             Err(Errno::ENOENT) => continue,
-            Err(e) => return Err(format!("{}: {e}", show(&child))),
+            Err(e) => return Err(at(&child)(e)),
         };
         if is(&st, nix::libc::S_IFDIR) {
             remove_tree_at(&fd, &child, depth + 1, budget)?;
         } else {
-            unlinkat(&fd, child.as_os_str(), UnlinkatFlags::NoRemoveDir)
-                .map_err(|e| format!("{}: {e}", show(&child)))?;
+            unlinkat(&fd, child.as_os_str(), UnlinkatFlags::NoRemoveDir).map_err(at(&child))?;
         }
     }
-    unlinkat(parent, name, UnlinkatFlags::RemoveDir).map_err(|e| format!("{}: {e}", show(name)))
+    unlinkat(parent, name, UnlinkatFlags::RemoveDir).map_err(at(name))
 }
 
 #[cfg(test)]
@@ -572,7 +592,7 @@ mod tests {
             symlink("x", db.join(format!("tmp.beef/f{i}"))).unwrap();
         }
         let acts = open(&db, me()).unwrap().remove_tmp_dirs().unwrap();
-        let e = acts[0].result.as_ref().unwrap_err();
+        let e = acts[0].result.as_ref().unwrap_err().to_string();
         assert!(e.contains("more than 4096 entries"), "{e}");
         assert!(
             fs::symlink_metadata(db.join("tmp.beef/f0")).is_ok(),

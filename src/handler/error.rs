@@ -1,5 +1,7 @@
 //! The handler's errors: each kind carries its exit code, and every refusal is audited with
-//! its reason in one place ([`crate::handler::main`]).
+//! its reason in one place ([`crate::handler::main`]). The typed errors of the layers below
+//! become one of the two kinds here, by `From` where a kind follows from the error alone;
+//! the text is their `Display`.
 
 /// Exit code of every refusal (bad arguments, environment, configuration, misuse).
 pub(crate) const EXIT_REFUSED: i32 = 2;
@@ -14,6 +16,20 @@ pub(crate) enum HandlerError {
     /// We meant to act and could not (a repair that should run does not).
     #[error("{0}")]
     CannotAct(String),
+}
+
+/// A repair lock that cannot be used: the repair that should run does not.
+impl From<crate::handler::flight::LockUnusable> for HandlerError {
+    fn from(e: crate::handler::flight::LockUnusable) -> Self {
+        HandlerError::CannotAct(e.to_string())
+    }
+}
+
+/// Arguments outside the grammar are refused.
+impl From<crate::nagios::state::BadArgument> for HandlerError {
+    fn from(e: crate::nagios::state::BadArgument) -> Self {
+        HandlerError::Refused(e.to_string())
+    }
 }
 
 impl HandlerError {

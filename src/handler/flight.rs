@@ -6,7 +6,15 @@ use crate::system::secure_open::{self, Access, Rules};
 use std::fs::File;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The repair lock cannot be used at all: nobody can tell whether a repair runs.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open repair lock {}: {source}", .path.display())]
+pub(crate) struct LockUnusable {
+    pub(crate) path: PathBuf,
+    pub(crate) source: std::io::Error,
+}
 
 fn euid() -> u32 {
     nix::unistd::geteuid().as_raw()

@@ -5,6 +5,7 @@
 use crate::clamav::freshclam_dat::Cooldown;
 use crate::handler::config::Config;
 use crate::handler::decide::{Decision, Facts, Policy, Trigger, allowed_from, decide};
+use crate::handler::flight::LockUnusable;
 use crate::handler::ladder::{self, Ctx};
 use crate::handler::paths::Paths;
 use crate::handler::ports::{Held, Ports};
@@ -123,13 +124,16 @@ impl Env<'_> {
         &self,
         trigger: Trigger,
         extra: &[(&str, &dyn std::fmt::Display)],
-    ) -> Result<Decided, String> {
-        let lock = self.p.lock.acquire().map_err(|e| {
-            let reason = format!("cannot open repair lock {}: {e}", self.paths.lock.display());
+    ) -> Result<Decided, LockUnusable> {
+        let lock = self.p.lock.acquire().map_err(|source| {
+            let e = LockUnusable {
+                path: self.paths.lock.clone(),
+                source,
+            };
             self.p
                 .audit
-                .event("decision", &[("action", &"error"), ("reason", &reason)]);
-            reason
+                .event("decision", &[("action", &"error"), ("reason", &e)]);
+            e
         })?;
         if let Some(l) = &lock {
             self.recover_if_needed(Some(l.as_ref()));

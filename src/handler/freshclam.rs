@@ -1,6 +1,7 @@
 //! Running freshclam, naming its exit codes, finding processes that hold its log lock.
 
 use crate::system::process::{Credentials, End, clean, run_as, run_lines};
+use nix::errno::Errno;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -31,6 +32,14 @@ pub(crate) fn exit_name(code: i32) -> &'static str {
     }
 }
 
+/// freshclam could not be run at all.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot run {}: {source}", .program.display())]
+pub(crate) struct RunError {
+    pub(crate) program: PathBuf,
+    pub(crate) source: std::io::Error,
+}
+
 /// The seam for the ladder: running freshclam and dealing with stray instances.
 ///
 /// `user`: the database owner freshclam runs as (`None`: as we are, when we are that user
@@ -50,9 +59,9 @@ pub(crate) trait Freshclam {
         user: Option<Credentials>,
         stop: &dyn Fn() -> Option<i32>,
         on_line: &mut dyn FnMut(&str),
-    ) -> Result<End, String>;
+    ) -> Result<End, RunError>;
     /// Kills freshclam processes holding a lock on `log`; returns (pid, result) per holder.
-    fn kill_lock_holders(&self, log: &Path) -> Vec<(i32, Result<(), String>)>;
+    fn kill_lock_holders(&self, log: &Path) -> Vec<(i32, Result<(), Errno>)>;
 }
 
 pub(crate) struct Real {
@@ -100,17 +109,19 @@ impl Freshclam for Real {
         user: Option<Credentials>,
         stop: &dyn Fn() -> Option<i32>,
         on_line: &mut dyn FnMut(&str),
-    ) -> Result<End, String> {
+    ) -> Result<End, RunError> {
         let mut c = clean(&self.program);
         c.arg(format!("--config-file={}", self.conf.display()));
         if let Some(u) = user {
             run_as(&mut c, u);
         }
-        run_lines(c, self.limit.min(limit), self.grace, stop, on_line)
-            .map_err(|e| format!("cannot run {}: {e}", self.program.display()))
+        run_lines(c, self.limit.min(limit), self.grace, stop, on_line).map_err(|source| RunError {
+            program: self.program.clone(),
+            source,
+        })
     }
 
-    fn kill_lock_holders(&self, log: &Path) -> Vec<(i32, Result<(), String>)> {
+    fn kill_lock_holders(&self, log: &Path) -> Vec<(i32, Result<(), Errno>)> {
         let Ok(md) = std::fs::symlink_metadata(log) else {
             return Vec::new();
         };
@@ -124,8 +135,7 @@ impl Freshclam for Real {
                 let r = nix::sys::signal::kill(
                     nix::unistd::Pid::from_raw(pid),
                     nix::sys::signal::Signal::SIGKILL,
-                )
-                .map_err(|e| e.to_string());
+                );
                 (pid, r)
             })
             .collect()

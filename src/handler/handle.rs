@@ -8,14 +8,11 @@ use crate::nagios::{ServiceState, StateType, parse_attempt};
 
 /// The three words as the monitor passed them, parsed strictly (a refusal names which).
 pub(crate) fn parse(state: &str, state_type: &str, attempt: &str) -> Result<Trigger, HandlerError> {
-    let parsed = state.parse::<ServiceState>().and_then(|state| {
-        Ok(Trigger::Handle {
-            state,
-            state_type: state_type.parse::<StateType>()?,
-            attempt: parse_attempt(attempt)?,
-        })
-    });
-    parsed.map_err(HandlerError::Refused)
+    Ok(Trigger::Handle {
+        state: state.parse::<ServiceState>()?,
+        state_type: state_type.parse::<StateType>()?,
+        attempt: parse_attempt(attempt)?,
+    })
 }
 
 /// Returns the line to print; exit 0 whatever was decided.

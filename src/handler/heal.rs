@@ -7,6 +7,7 @@
 use crate::check::plugin::CheckReport;
 use crate::handler::decide::Trigger;
 use crate::handler::flow::Env;
+use crate::handler::ports::CheckFailed;
 use crate::handler::start::start_repair;
 use crate::nagios::ServiceState;
 use std::time::{Duration, Instant};
@@ -19,7 +20,7 @@ pub(crate) fn heal(env: &Env) -> (String, i32) {
     env.recover_if_needed(None);
     let report = match check(env, "first") {
         Ok(r) => r,
-        Err(line) => return (line, ServiceState::Unknown.exit_code()),
+        Err(e) => return (unknown(&e), ServiceState::Unknown.exit_code()),
     };
     let started = match start_repair(
         env,
@@ -69,15 +70,15 @@ pub(crate) fn heal(env: &Env) -> (String, i32) {
     );
     match check(env, "after-repair") {
         Ok(now) => (line_with(&now, &ended), code(&now)),
-        Err(line) => (
-            format!("{line}; {ended}"),
+        Err(e) => (
+            format!("{}; {ended}", unknown(&e)),
             ServiceState::Unknown.exit_code(),
         ),
     }
 }
 
-/// Runs the built-in check and audits it; `Err` is the UNKNOWN line to print.
-fn check(env: &Env, which: &str) -> Result<CheckReport, String> {
+/// Runs the built-in check and audits it.
+fn check(env: &Env, which: &str) -> Result<CheckReport, CheckFailed> {
     match env.p.checker.check(env.p.clock.now()) {
         Ok(r) => {
             let line = r.status_line();
@@ -92,9 +93,14 @@ fn check(env: &Env, which: &str) -> Result<CheckReport, String> {
                 "check",
                 &[("result", &format!("error: {e}")), ("when", &which)],
             );
-            Err(format!("CLAMAV UNKNOWN - {e}"))
+            Err(e)
         }
     }
+}
+
+/// The line printed when the check could not run.
+fn unknown(e: &CheckFailed) -> String {
+    format!("CLAMAV UNKNOWN - {e}")
 }
 
 fn code(r: &CheckReport) -> i32 {

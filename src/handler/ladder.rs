@@ -15,10 +15,10 @@ use crate::handler::audit::Audit;
 use crate::handler::cause::{self, Cause};
 use crate::handler::dbfix::{self, DatabaseDir};
 use crate::handler::flight;
-use crate::handler::freshclam::{Freshclam, exit_name, parse_version};
+use crate::handler::freshclam::{Freshclam, RunError, exit_name, parse_version};
 use crate::handler::preflight;
 use crate::handler::scope::{Mismatch, Owner, Scope, resolve_owner};
-use crate::handler::service::{Mode, Prep, ServiceManager};
+use crate::handler::service::{Mode, Prep, ServiceError, ServiceManager};
 use crate::system::process::{Credentials, End};
 use std::fmt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -84,16 +84,54 @@ impl fmt::Display for Outcome {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) struct Report {
     pub(crate) outcome: Outcome,
     pub(crate) before: Option<u32>,
     pub(crate) after: Option<u32>,
     pub(crate) started: i64,
     pub(crate) finished: i64,
-    pub(crate) mode: Mode,
     /// `None` when there is no daemon to start, or the repair was refused.
-    pub(crate) daemon_started: Option<Result<(), String>>,
+    pub(crate) daemon_started: Option<Result<(), StartError>>,
+}
+
+/// Why the daemon was not started, or not seen running after its start.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum StartError {
+    /// freshclam.conf, read again right before a start that lets it choose the user.
+    #[error("refused: {0}")]
+    Refused(ConfRefusal),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// Its last words (a log line), or `no log line`.
+    #[error("died after start: {0}")]
+    Died(String),
+}
+
+/// freshclam.conf, checked again before a start: not what root's configuration says, or
+/// not readable.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConfRefusal {
+    #[error(transparent)]
+    Mismatch(Mismatch),
+    #[error("freshclam.conf: {0}")]
+    Unreadable(ConfError),
+}
+
+/// Why the ladder stopped before freshclam's run was classified: the repair failed, with
+/// this as its reason.
+#[derive(Debug, thiserror::Error)]
+enum Abort {
+    #[error("freshclam.conf: {0}")]
+    Conf(ConfError),
+    #[error("interrupted by signal {0}")]
+    Interrupted(i32),
+    #[error("repair time limit {limit}s reached before {step}")]
+    TimeLimit { limit: u64, step: &'static str },
+    #[error("cannot write marker: {0}")]
+    Marker(std::io::Error),
+    #[error(transparent)]
+    Freshclam(#[from] RunError),
 }
 
 fn opt(v: Option<u32>) -> String {
@@ -126,7 +164,7 @@ pub(crate) fn repair(ctx: &Ctx) -> Report {
     }));
     let outcome = match result {
         Ok(Ok(o)) => o,
-        Ok(Err(reason)) => Outcome::Failed(reason),
+        Ok(Err(reason)) => Outcome::Failed(reason.to_string()),
         Err(_) => Outcome::Failed("internal error (panic)".into()),
     };
     // Step 6: always, whatever happened above; but a refused repair never touched the
@@ -166,7 +204,6 @@ pub(crate) fn repair(ctx: &Ctx) -> Report {
         after,
         started,
         finished,
-        mode,
         daemon_started,
     }
 }
@@ -177,7 +214,7 @@ pub(crate) fn repair(ctx: &Ctx) -> Report {
 /// the marker.
 pub(crate) fn recover(ctx: &Ctx) {
     if !ctx.svc.mode().has_daemon() {
-        let r = flight::clear_marker(&ctx.marker).map_err(|e| e.to_string());
+        let r = flight::clear_marker(&ctx.marker);
         ctx.audit.event("marker-cleared", &[("result", &res(&r))]);
         return;
     }
@@ -189,22 +226,24 @@ pub(crate) fn recover(ctx: &Ctx) {
 
 /// Starts the daemon, clears the marker once the start command succeeded, and reports an
 /// error unless the daemon is still running `start_verify` later.
-pub(crate) fn start_daemon(ctx: &Ctx) -> Result<(), String> {
+pub(crate) fn start_daemon(ctx: &Ctx) -> Result<(), StartError> {
     if !ctx.svc.starts_unprivileged()
         && let Err(reason) = recheck_conf(ctx)
     {
-        let r = Err(format!("refused: {reason}"));
+        let r = Err(StartError::Refused(reason));
         ctx.audit.event("daemon-start", &[("result", &res(&r))]);
         return r;
     }
     audit_preps(ctx.audit, ctx.svc.prepare());
     let r = ctx.svc.start();
     let clear = if r.is_ok() {
-        flight::clear_marker(&ctx.marker).map_err(|e| e.to_string())
+        flight::clear_marker(&ctx.marker)
     } else {
         Ok(())
     };
-    let r = r.and_then(|()| verify_running(ctx));
+    let r = r
+        .map_err(StartError::from)
+        .and_then(|()| verify_running(ctx));
     ctx.audit.event(
         "daemon-start",
         &[("result", &res(&r)), ("marker-cleared", &res(&clear))],
@@ -214,7 +253,7 @@ pub(crate) fn start_daemon(ctx: &Ctx) -> Result<(), String> {
 
 /// A daemon that dies at once (log lock, config error, missing directory) must not be
 /// reported started.
-fn verify_running(ctx: &Ctx) -> Result<(), String> {
+fn verify_running(ctx: &Ctx) -> Result<(), StartError> {
     if !ctx.start_verify.is_zero() {
         std::thread::sleep(ctx.start_verify);
     }
@@ -222,19 +261,19 @@ fn verify_running(ctx: &Ctx) -> Result<(), String> {
         return Ok(());
     }
     let words = ctx.svc.last_words().unwrap_or_else(|| "no log line".into());
-    Err(format!("died after start: {words}"))
+    Err(StartError::Died(words))
 }
 
 /// freshclam.conf once more, right before a start that lets it choose the user (it may
 /// have changed since the repair began). A missing file starts nothing either way.
-fn recheck_conf(ctx: &Ctx) -> Result<(), String> {
+fn recheck_conf(ctx: &Ctx) -> Result<(), ConfRefusal> {
     match FreshclamConf::load(&ctx.freshclam_conf) {
         Ok(conf) => ctx.scope.check(&conf).map_err(|m| {
             audit_mismatch(ctx.audit, &m, Some("before-start"));
-            m.to_string()
+            ConfRefusal::Mismatch(m)
         }),
         Err(ConfError::Open(e)) if e.is_not_found() => Ok(()),
-        Err(e) => Err(format!("freshclam.conf: {e}")),
+        Err(e) => Err(ConfRefusal::Unreadable(e)),
     }
 }
 
@@ -264,35 +303,37 @@ fn audit_preps(a: &dyn Audit, preps: Vec<Prep>) {
     }
 }
 
-fn res(r: &Result<(), String>) -> String {
+fn res<E: fmt::Display>(r: &Result<(), E>) -> String {
     match r {
         Ok(()) => "ok".into(),
         Err(e) => format!("error: {e}"),
     }
 }
 
-fn check_stop(ctx: &Ctx) -> Result<(), String> {
+fn check_stop(ctx: &Ctx) -> Result<(), Abort> {
     match (ctx.stop)() {
         Some(sig) => {
             ctx.audit.event(
                 "interrupted",
                 &[("signal", &sig), ("step", &"between steps")],
             );
-            Err(format!("interrupted by signal {sig}"))
+            Err(Abort::Interrupted(sig))
         }
         None => Ok(()),
     }
 }
 
 /// Stops the ladder once the repair's time is up; the daemon is started all the same.
-fn check_deadline(ctx: &Ctx, deadline: i64, step: &str) -> Result<(), String> {
+fn check_deadline(ctx: &Ctx, deadline: i64, step: &'static str) -> Result<(), Abort> {
     if (ctx.now)() < deadline {
         return Ok(());
     }
-    let limit = format!("{}s", ctx.repair_timeout.as_secs());
-    ctx.audit
-        .event("repair-timeout", &[("step", &step), ("limit", &limit)]);
-    Err(format!("repair time limit {limit} reached before {step}"))
+    let limit = ctx.repair_timeout.as_secs();
+    ctx.audit.event(
+        "repair-timeout",
+        &[("step", &step), ("limit", &format!("{limit}s"))],
+    );
+    Err(Abort::TimeLimit { limit, step })
 }
 
 fn remaining(ctx: &Ctx, deadline: i64) -> Duration {
@@ -356,18 +397,13 @@ fn credentials(owner: Owner) -> Option<Credentials> {
     })
 }
 
-fn ladder(
-    ctx: &Ctx,
-    mode: Mode,
-    deadline: i64,
-    progress: &mut Progress,
-) -> Result<Outcome, String> {
+fn ladder(ctx: &Ctx, mode: Mode, deadline: i64, progress: &mut Progress) -> Result<Outcome, Abort> {
     let a = ctx.audit;
     let scope = &ctx.scope;
     // (1) freshclam.conf, compared with root's configuration; the owner; the directory.
     let conf = FreshclamConf::load(&ctx.freshclam_conf).map_err(|e| {
         a.event("freshclam-conf", &[("result", &format!("error: {e}"))]);
-        format!("freshclam.conf: {e}")
+        Abort::Conf(e)
     })?;
     if let Err(m) = scope.check(&conf) {
         audit_mismatch(a, &m, None);
@@ -474,7 +510,7 @@ fn ladder(
     if mode.has_daemon() {
         flight::write_marker(&ctx.marker, mode.as_str()).map_err(|e| {
             a.event("marker", &[("result", &format!("error: {e}"))]);
-            format!("cannot write marker: {e}")
+            Abort::Marker(e)
         })?;
         audit_preps(a, ctx.svc.prepare());
         let stop = ctx.svc.stop(ctx.stop_timeout.min(remaining(ctx, deadline)));
@@ -643,21 +679,24 @@ mod tests {
             self.calls.borrow_mut().push("is-active");
             self.active.get()
         }
-        fn stop(&self, _: Duration) -> Result<(), String> {
+        fn stop(&self, _: Duration) -> Result<(), ServiceError> {
             self.calls.borrow_mut().push("stop");
             (self.on_stop)();
             if !self.stop_ok {
-                return Err("timed out".into());
+                return Err(ServiceError::Failed {
+                    end: End::TimedOut,
+                    first: String::new(),
+                });
             }
             self.active.set(self.active_after_stop);
             Ok(())
         }
-        fn kill(&self) -> Result<(), String> {
+        fn kill(&self) -> Result<(), ServiceError> {
             self.calls.borrow_mut().push("kill");
             self.active.set(false);
             Ok(())
         }
-        fn start(&self) -> Result<(), String> {
+        fn start(&self) -> Result<(), ServiceError> {
             self.calls.borrow_mut().push("start");
             self.active.set(!self.dies_after_start);
             Ok(())
@@ -702,7 +741,7 @@ mod tests {
             user: Option<Credentials>,
             stop: &dyn Fn() -> Option<i32>,
             on_line: &mut dyn FnMut(&str),
-        ) -> Result<End, String> {
+        ) -> Result<End, RunError> {
             self.runs.set(self.runs.get() + 1);
             self.limits.borrow_mut().push(limit);
             self.users.borrow_mut().push(user);
@@ -720,14 +759,23 @@ mod tests {
                     Ok(*end)
                 }
                 Run::Panic => panic!("boom"),
-                Run::SpawnError => Err("no such file".into()),
+                Run::SpawnError => Err(RunError {
+                    program: "/usr/bin/freshclam".into(),
+                    source: std::io::Error::other("no such file"),
+                }),
             }
         }
-        fn kill_lock_holders(&self, _: &Path) -> Vec<(i32, Result<(), String>)> {
+        fn kill_lock_holders(&self, _: &Path) -> Vec<(i32, Result<(), nix::errno::Errno>)> {
             (0..self.holders)
                 .map(|i| (4242 + i as i32, Ok(())))
                 .collect()
         }
+    }
+
+    /// Whether the daemon was started, the error as its audit text.
+    fn started(r: &Report) -> Option<Result<(), String>> {
+        let s = r.daemon_started.as_ref()?;
+        Some(s.as_ref().map(|_| ()).map_err(|e| e.to_string()))
     }
 
     fn write_daily(db: &Path, v: u32) {
@@ -877,7 +925,7 @@ mod tests {
         assert_eq!(r.outcome, Outcome::Updated);
         assert_eq!((r.before, r.after), (Some(100), Some(101)));
         assert_eq!(svc.calls(), ["stop", "is-active", "start", "is-active"]);
-        assert_eq!(r.daemon_started, Some(Ok(())));
+        assert_eq!(started(&r), Some(Ok(())));
         assert!(!e.marker.exists(), "marker cleared after restart");
         assert!(!e.db.join("tmp.0123456789").exists());
         assert!(e.db.join("freshclam.dat").exists());
@@ -946,7 +994,10 @@ mod tests {
                 "failed: freshclam killed by signal 9",
             ),
             (Run::Panic, "failed: internal error (panic)"),
-            (Run::SpawnError, "failed: no such file"),
+            (
+                Run::SpawnError,
+                "failed: cannot run /usr/bin/freshclam: no such file",
+            ),
         ];
         for mode in [Mode::Systemd, Mode::SysV] {
             for (run, want) in &runs {
@@ -987,7 +1038,7 @@ mod tests {
             let (r, _) = go(&e, &svc, &f, &|| None);
             assert_eq!(r.outcome, Outcome::Updated);
             assert!(svc.calls().is_empty());
-            assert_eq!(r.daemon_started, None);
+            assert_eq!(started(&r), None);
         }
     }
 
@@ -1195,7 +1246,7 @@ mod tests {
         );
         assert!(!r.outcome.is_success());
         assert!(svc.calls().is_empty(), "daemon touched: {:?}", svc.calls());
-        assert_eq!(r.daemon_started, None);
+        assert_eq!(started(r), None);
         assert_eq!(f.runs.get(), 0);
         assert!(e.db.join("tmp.0123456789").exists(), "nothing removed");
         assert!(!e.marker.exists());
@@ -1449,7 +1500,7 @@ mod tests {
             assert!(audit.contains(&format!("event=repair-timeout step=\"{step}\"")));
             assert_eq!(f.runs.get(), 0);
             assert_eq!(svc.calls()[svc.calls().len() - 2..], ["start", "is-active"]);
-            assert_eq!(r.daemon_started, Some(Ok(())));
+            assert_eq!(started(&r), Some(Ok(())));
         }
         // freshclam gets what is left of the repair's time.
         let mut e = env();
@@ -1474,7 +1525,7 @@ mod tests {
             let f = ok_run(&e);
             let (r, audit) = go(&e, &svc, &f, &|| None);
             let want = "died after start: ERROR: /var/log/clamav/freshclam.log is locked";
-            assert_eq!(r.daemon_started, Some(Err(want.into())));
+            assert_eq!(started(&r), Some(Err(want.into())));
             assert!(
                 audit.contains(&format!(
                     "event=daemon-start result=\"error: {want}\" marker-cleared=ok"
@@ -1506,7 +1557,7 @@ mod tests {
             let (r, audit) = go(&e, &svc, &f, &|| None);
             assert_eq!(r.outcome, Outcome::Updated);
             if unprivileged {
-                assert_eq!(r.daemon_started, Some(Ok(())));
+                assert_eq!(started(&r), Some(Ok(())));
                 assert_eq!(svc.calls().last(), Some(&"is-active"));
             } else {
                 assert!(!svc.calls().contains(&"start"), "{:?}", svc.calls());

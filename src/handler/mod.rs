@@ -102,7 +102,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
                 false,
             );
             audit_invocation(&audit, &args);
-            return fail(&audit, &HandlerError::Refused(reason));
+            return fail(&audit, &HandlerError::Refused(reason.to_string()));
         }
     };
     let mut audit = Syslog::open(&paths.dev_log, syslog::Facility::LOG_DAEMON, is_worker);

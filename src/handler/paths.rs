@@ -106,14 +106,14 @@ impl Paths {
     }
 
     /// The production paths; with the `test-root` feature, the test root when that is
-    /// allowed. `Err` carries the refusal reason.
+    /// allowed. `Err` is why it is not.
     #[cfg(not(feature = "test-root"))]
-    pub(crate) fn select() -> Result<Paths, String> {
+    pub(crate) fn select() -> Result<Paths, TestRootRefused> {
         Ok(Paths::system())
     }
 
     #[cfg(feature = "test-root")]
-    pub(crate) fn select() -> Result<Paths, String> {
+    pub(crate) fn select() -> Result<Paths, TestRootRefused> {
         use std::os::unix::ffi::OsStrExt;
         use std::os::unix::fs::MetadataExt;
         let Some(root) = std::env::var_os(TEST_ROOT_ENV) else {
@@ -125,28 +125,42 @@ impl Paths {
             || nix::unistd::getgid() != nix::unistd::getegid()
             || crate::system::secure_exec()
         {
-            return Err(format!(
-                "{TEST_ROOT_ENV} is not honoured under sudo or setuid"
-            ));
+            return Err(TestRootRefused::Privileged);
         }
         let root = Path::new(&root);
         if !root.is_absolute() || !root.is_dir() {
-            return Err(format!(
-                "{TEST_ROOT_ENV} must name an existing absolute directory"
-            ));
+            return Err(TestRootRefused::NoDirectory);
         }
         // The root decides which programs run, so it must be ours and closed to others,
         // like the config file.
-        let md = std::fs::symlink_metadata(root).map_err(|e| format!("{TEST_ROOT_ENV}: {e}"))?;
+        let md = std::fs::symlink_metadata(root).map_err(TestRootRefused::Stat)?;
         if !md.is_dir() || md.uid() != nix::unistd::geteuid().as_raw() || md.mode() & 0o022 != 0 {
-            return Err(format!(
-                "{TEST_ROOT_ENV} must be a directory owned by the caller and not group/world-writable"
-            ));
+            return Err(TestRootRefused::NotClosed);
         }
-        let exe =
-            std::env::current_exe().map_err(|e| format!("cannot find own executable: {e}"))?;
+        let exe = std::env::current_exe().map_err(TestRootRefused::OwnExecutable)?;
         Ok(Paths::under(root, exe))
     }
+}
+
+/// Why the test root is not honoured. Production builds have no test root: nothing to
+/// refuse.
+#[cfg(not(feature = "test-root"))]
+pub(crate) type TestRootRefused = std::convert::Infallible;
+
+/// Why the test root is not honoured.
+#[cfg(feature = "test-root")]
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum TestRootRefused {
+    #[error("{TEST_ROOT_ENV} is not honoured under sudo or setuid")]
+    Privileged,
+    #[error("{TEST_ROOT_ENV} must name an existing absolute directory")]
+    NoDirectory,
+    #[error("{TEST_ROOT_ENV}: {0}")]
+    Stat(std::io::Error),
+    #[error("{TEST_ROOT_ENV} must be a directory owned by the caller and not group/world-writable")]
+    NotClosed,
+    #[error("cannot find own executable: {0}")]
+    OwnExecutable(std::io::Error),
 }
 
 pub(crate) fn reroot(root: Option<&Path>, p: &Path) -> PathBuf {

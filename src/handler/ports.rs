@@ -7,6 +7,7 @@
 //! [`crate::handler::audit`].
 
 use crate::check::plugin::CheckReport;
+use crate::clamav::cvd::CvdError;
 use crate::clamav::freshclam_dat::Cooldown;
 use crate::handler::audit::Audit;
 use crate::handler::freshclam::Freshclam;
@@ -70,13 +71,18 @@ pub(crate) trait Database {
     /// The CDN cool-down recorded in freshclam.dat (one more than 48 h away is bogus).
     fn cooldown(&self, now: i64) -> Cooldown;
     /// `(version, build time text, directory)` of the local daily.
-    fn local_daily(&self) -> Result<(u32, String, String), String>;
+    fn local_daily(&self) -> Result<(u32, String, String), CvdError>;
 }
 
 /// The built-in check (`heal`, `status`).
 pub(crate) trait Checker {
-    fn check(&self, now: i64) -> Result<CheckReport, String>;
+    fn check(&self, now: i64) -> Result<CheckReport, CheckFailed>;
 }
+
+/// The check itself failed (it panicked): no verdict, UNKNOWN.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("check failed internally")]
+pub(crate) struct CheckFailed;
 
 /// What drives `heal` on this machine without a monitor, for `status`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use crate::handler::flight;
 use crate::handler::origin::By;
 use crate::handler::paths::Paths;
 use crate::handler::ports::{
-    Checker, Clock, Database, Held, Monitor, RepairLock, Spawner, StateStore,
+    CheckFailed, Checker, Clock, Database, Held, Monitor, RepairLock, Spawner, StateStore,
 };
 use crate::handler::reload::Scanner;
 use crate::handler::state::LastRepair;
@@ -218,9 +218,9 @@ impl Database for DatabaseDir<'_> {
         }
     }
 
-    fn local_daily(&self) -> Result<(u32, String, String), String> {
+    fn local_daily(&self) -> Result<(u32, String, String), crate::clamav::cvd::CvdError> {
         let dir = self.dir();
-        let l = crate::clamav::cvd::local_daily(&dir).map_err(|e| e.to_string())?;
+        let l = crate::clamav::cvd::local_daily(&dir)?;
         Ok((
             l.header.version,
             l.header.build_time,
@@ -265,9 +265,8 @@ impl BuiltinCheck {
 impl Checker for BuiltinCheck {
     /// A panic inside the check becomes an error (UNKNOWN) rather than killing an NRPE
     /// command.
-    fn check(&self, now: i64) -> Result<CheckReport, String> {
-        std::panic::catch_unwind(|| plugin::run(&self.opts, now))
-            .map_err(|_| "check failed internally".to_string())
+    fn check(&self, now: i64) -> Result<CheckReport, CheckFailed> {
+        std::panic::catch_unwind(|| plugin::run(&self.opts, now)).map_err(|_| CheckFailed)
     }
 }
 
@@ -292,12 +291,15 @@ impl Clamd {
         Clamd {
             conf: paths.map(&cfg.clamd_conf),
             // Validated when the config was loaded.
-            endpoint: cfg.clamd_endpoint().map(|e| {
-                e.map(|e| match e {
-                    Endpoint::Unix(p) => Endpoint::Unix(paths.map(&p)),
-                    tcp => tcp,
+            endpoint: cfg
+                .clamd_endpoint()
+                .map(|e| {
+                    e.map(|e| match e {
+                        Endpoint::Unix(p) => Endpoint::Unix(paths.map(&p)),
+                        tcp => tcp,
+                    })
                 })
-            }),
+                .map_err(|e| e.to_string()),
             owner: cfg.database_owner(caller.as_deref()),
             root: paths.root.clone(),
         }

@@ -23,9 +23,7 @@ pub(crate) fn repair(env: &Env) -> Result<Outcome, HandlerError> {
 }
 
 pub(crate) fn repair_wait(env: &Env) -> Result<Outcome, HandlerError> {
-    let decided = env
-        .decide(Trigger::Admin, &[("wait", &true)])
-        .map_err(HandlerError::CannotAct)?;
+    let decided = env.decide(Trigger::Admin, &[("wait", &true)])?;
     let Some(lock) = decided.lock else {
         return Ok(Outcome {
             lines: vec!["clamav-freshen: a repair is already running".into()],
@@ -55,7 +53,7 @@ pub(crate) fn repair_wait(env: &Env) -> Result<Outcome, HandlerError> {
     if let Some(Err(e)) = &r.daemon_started {
         lines.push(format!(
             "clamav-freshen: WARNING: freshclam daemon did not start: {}",
-            printable(e)
+            printable(&e.to_string())
         ));
     }
     if let Some(c) = env.p.state.last().and_then(|rec| rec.clamd) {

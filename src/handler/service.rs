@@ -13,6 +13,7 @@ use crate::handler::config::Config;
 use crate::handler::paths::{Paths, UNIT};
 use crate::handler::scope::{Scope, resolve_owner};
 use crate::system::process::{End, clean, run_short};
+use nix::errno::Errno;
 use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::{Mode as FileMode, fstat, fstatat};
 use nix::unistd::UnlinkatFlags;
@@ -47,13 +48,56 @@ impl Mode {
     }
 }
 
+/// Why the daemon could not be stopped, killed or started.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ServiceError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// The program ran and failed: how it ended, and its first line of output.
+    #[error("{end}{}", with_first(.first))]
+    Failed { end: End, first: String },
+    #[error("cannot run {}: {source}", .program.display())]
+    CannotRun {
+        program: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("no daemon")]
+    NoDaemon,
+    /// A SysV start with freshclam's pid file failed, and so did one without it.
+    #[error("{with}; without a pid file: {without}")]
+    PidFile {
+        with: Box<ServiceError>,
+        without: Box<ServiceError>,
+    },
+}
+
+fn with_first(first: &str) -> String {
+    if first.is_empty() {
+        String::new()
+    } else {
+        format!(": {first}")
+    }
+}
+
+/// Why readying a daemon file failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum PrepError {
+    /// `mkdir` itself, in the words of the OS error.
+    #[error("{}", std::io::Error::from(*.0))]
+    Mkdir(Errno),
+    #[error(transparent)]
+    Sys(#[from] Errno),
+    #[error("not ours after mkdir (uid {0})")]
+    NotOurs(u32),
+}
+
 /// Something done to get the daemon's files ready, for the audit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Prep {
     pub(crate) what: &'static str,
     pub(crate) path: PathBuf,
     pub(crate) detail: String,
-    pub(crate) result: Result<(), String>,
+    pub(crate) result: Result<(), PrepError>,
 }
 
 /// The seam the repair ladder uses; faked in unit tests.
@@ -61,10 +105,10 @@ pub(crate) trait ServiceManager {
     fn mode(&self) -> Mode;
     fn is_active(&self) -> bool;
     /// Stops the daemon, giving up after `limit`.
-    fn stop(&self, limit: Duration) -> Result<(), String>;
+    fn stop(&self, limit: Duration) -> Result<(), ServiceError>;
     /// Kills the daemon outright (after a failed stop).
-    fn kill(&self) -> Result<(), String>;
-    fn start(&self) -> Result<(), String>;
+    fn kill(&self) -> Result<(), ServiceError>;
+    fn start(&self) -> Result<(), ServiceError>;
     /// Whether `start` runs the daemon as the database owner whatever freshclam.conf says.
     /// Otherwise (Debian's systemd unit starts freshclam as root, and freshclam drops to
     /// freshclam.conf's DatabaseOwner after chowning its UpdateLogFile) the ladder checks
@@ -160,8 +204,11 @@ impl System {
         }
     }
 
-    fn systemctl(&self, args: &[&str], limit: Duration) -> Result<(), String> {
-        let sc = self.systemctl.clone().ok_or("systemctl not found")?;
+    fn systemctl(&self, args: &[&str], limit: Duration) -> Result<(), ServiceError> {
+        let sc = self
+            .systemctl
+            .clone()
+            .ok_or(ServiceError::NotFound("systemctl"))?;
         let mut cmd = clean(&sc);
         cmd.arg("--no-ask-password").args(args).arg(UNIT);
         run_ok(cmd, limit, &sc)
@@ -171,11 +218,11 @@ impl System {
     /// pid file: that lives in /run/clamav, which the clamav user writes, and a pid file
     /// replanted as a symlink between our clean-up and the call made `--stop` find nothing
     /// (and a second daemon start). freshclam still writes its own `--pid` file.
-    fn ssd(&self, op: Op) -> Result<(), String> {
+    fn ssd(&self, op: Op) -> Result<(), ServiceError> {
         let ssd = self
             .start_stop_daemon
             .clone()
-            .ok_or("start-stop-daemon not found")?;
+            .ok_or(ServiceError::NotFound("start-stop-daemon"))?;
         let mut cmd = clean(&ssd);
         let mut limit = self.short;
         match op {
@@ -206,12 +253,14 @@ impl System {
     }
 }
 
-fn run_ok(cmd: std::process::Command, limit: Duration, prog: &Path) -> Result<(), String> {
+fn run_ok(cmd: std::process::Command, limit: Duration, prog: &Path) -> Result<(), ServiceError> {
     match run_short(cmd, limit) {
         Ok((End::Exited(0), _)) => Ok(()),
-        Ok((end, first)) if first.is_empty() => Err(end.to_string()),
-        Ok((end, first)) => Err(format!("{end}: {first}")),
-        Err(e) => Err(format!("cannot run {}: {e}", prog.display())),
+        Ok((end, first)) => Err(ServiceError::Failed { end, first }),
+        Err(source) => Err(ServiceError::CannotRun {
+            program: prog.to_path_buf(),
+            source,
+        }),
     }
 }
 
@@ -228,31 +277,34 @@ impl ServiceManager for System {
             _ => false,
         }
     }
-    fn stop(&self, limit: Duration) -> Result<(), String> {
+    fn stop(&self, limit: Duration) -> Result<(), ServiceError> {
         match self.mode {
             Mode::Systemd => self.systemctl(&["stop"], limit),
             Mode::SysV => self.ssd(Op::Stop(limit)),
-            _ => Err("no daemon".into()),
+            _ => Err(ServiceError::NoDaemon),
         }
     }
-    fn kill(&self) -> Result<(), String> {
+    fn kill(&self) -> Result<(), ServiceError> {
         match self.mode {
             Mode::Systemd => self.systemctl(&["kill", "--signal=KILL"], self.short),
             Mode::SysV => self.ssd(Op::Kill),
-            _ => Err("no daemon".into()),
+            _ => Err(ServiceError::NoDaemon),
         }
     }
-    fn start(&self) -> Result<(), String> {
+    fn start(&self) -> Result<(), ServiceError> {
         match self.mode {
             Mode::Systemd => self.systemctl(&["start"], self.short),
             // freshclam, run as the owner, refuses to start when it cannot write its pid
             // file, and the clamav user can keep planting a symlink there: then the daemon
             // starts without one (the handler finds it by executable and user anyway).
-            Mode::SysV => self.ssd(Op::Start(true)).or_else(|e| {
+            Mode::SysV => self.ssd(Op::Start(true)).or_else(|with| {
                 self.ssd(Op::Start(false))
-                    .map_err(|e2| format!("{e}; without a pid file: {e2}"))
+                    .map_err(|without| ServiceError::PidFile {
+                        with: Box::new(with),
+                        without: Box::new(without),
+                    })
             }),
-            _ => Err("no daemon".into()),
+            _ => Err(ServiceError::NoDaemon),
         }
     }
     fn starts_unprivileged(&self) -> bool {
@@ -326,11 +378,8 @@ fn ensure_pid_dir(pid_file: &Path, owner: Option<(u32, u32)>) -> Option<Prep> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         _ => return None,
     }
-    let made = {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new().mode(0o755).create(dir)
-    };
-    let result = made.map_err(|e| e.to_string()).and_then(|()| {
+    let made = nix::unistd::mkdir(dir, FileMode::from_bits_truncate(0o755));
+    let result = made.map_err(PrepError::Mkdir).and_then(|()| {
         let Some((uid, gid)) = owner else {
             return Ok(());
         };
@@ -340,18 +389,17 @@ fn ensure_pid_dir(pid_file: &Path, owner: Option<(u32, u32)>) -> Option<Prep> {
             dir,
             OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
             FileMode::empty(),
-        )
-        .map_err(|e| e.to_string())?;
-        let st = fstat(&fd).map_err(|e| e.to_string())?;
+        )?;
+        let st = fstat(&fd)?;
         if st.st_uid != nix::unistd::geteuid().as_raw() {
-            return Err(format!("not ours after mkdir (uid {})", st.st_uid));
+            return Err(PrepError::NotOurs(st.st_uid));
         }
         nix::unistd::fchown(
             &fd,
             Some(nix::unistd::Uid::from_raw(uid)),
             Some(nix::unistd::Gid::from_raw(gid)),
-        )
-        .map_err(|e| e.to_string())
+        )?;
+        Ok(())
     });
     Some(Prep {
         what: "pid-dir",
@@ -394,7 +442,7 @@ fn clear_pid_file(pid_file: &Path, owner_uid: u32) -> Option<Prep> {
     } else {
         UnlinkatFlags::NoRemoveDir
     };
-    let result = nix::unistd::unlinkat(&dirfd, name, flag).map_err(|e| e.to_string());
+    let result = nix::unistd::unlinkat(&dirfd, name, flag).map_err(PrepError::Sys);
     Some(Prep {
         what: "pid-file",
         path: pid_file.to_path_buf(),
@@ -408,6 +456,35 @@ mod tests {
     use super::*;
     use std::fs;
     use std::os::unix::fs::{MetadataExt, symlink};
+
+    #[test]
+    fn error_texts() {
+        let failed = |end, first: &str| ServiceError::Failed {
+            end,
+            first: first.into(),
+        };
+        assert_eq!(failed(End::Exited(1), "").to_string(), "exit 1");
+        assert_eq!(
+            failed(End::Exited(1), "Failed to stop x.service").to_string(),
+            "exit 1: Failed to stop x.service"
+        );
+        let e = ServiceError::PidFile {
+            with: Box::new(failed(End::Exited(2), "no pid file")),
+            without: Box::new(ServiceError::NotFound("start-stop-daemon")),
+        };
+        assert_eq!(
+            e.to_string(),
+            "exit 2: no pid file; without a pid file: start-stop-daemon not found"
+        );
+        assert_eq!(
+            PrepError::Mkdir(Errno::EEXIST).to_string(),
+            std::io::Error::from_raw_os_error(nix::libc::EEXIST).to_string()
+        );
+        assert_eq!(
+            PrepError::Sys(Errno::EPERM).to_string(),
+            Errno::EPERM.to_string()
+        );
+    }
 
     #[test]
     fn detection_order() {

@@ -14,7 +14,7 @@ pub(crate) struct Started {
 
 /// Decides and, when repairing, spawns the worker.
 pub(crate) fn start_repair(env: &Env, trigger: Trigger) -> Result<Started, HandlerError> {
-    let decided = env.decide(trigger, &[]).map_err(HandlerError::CannotAct)?;
+    let decided = env.decide(trigger, &[])?;
     match (&decided.decision, decided.lock) {
         (Decision::Repair { reason }, Some(lock)) => {
             let at = env.p.clock.now();

@@ -6,13 +6,13 @@ use super::config::Config;
 use super::decide::Trigger;
 use super::error::HandlerError;
 use super::flow::Env;
-use super::freshclam::Freshclam;
+use super::freshclam::{Freshclam, RunError};
 use super::paths::Paths;
 use super::ports::{
-    Checker, Clock, Database, HealSchedule, HealTimer, Held, Monitor, Ports, RepairLock, Spawner,
-    StateStore,
+    CheckFailed, Checker, Clock, Database, HealSchedule, HealTimer, Held, Monitor, Ports,
+    RepairLock, Spawner, StateStore,
 };
-use super::service::{Mode, ServiceManager};
+use super::service::{Mode, ServiceError, ServiceManager};
 use super::state::LastRepair;
 use super::{handle, heal, repair, status};
 use crate::check::plugin::CheckReport;
@@ -89,7 +89,7 @@ impl RepairLock for FakeLock {
 /// The record, shared with the spawner that plays a quick worker.
 type Record = Rc<RefCell<Option<LastRepair>>>;
 /// The check's answer, shared with the spawner (the database after the repair).
-type Answer = Rc<RefCell<Result<CheckReport, String>>>;
+type Answer = Rc<RefCell<Result<CheckReport, CheckFailed>>>;
 
 #[derive(Default)]
 struct FakeState(Record, RefCell<Vec<LastRepair>>);
@@ -170,7 +170,7 @@ impl Database for FakeDb {
             _ => Cooldown::None,
         }
     }
-    fn local_daily(&self) -> Result<(u32, String, String), String> {
+    fn local_daily(&self) -> Result<(u32, String, String), crate::clamav::cvd::CvdError> {
         Ok((
             100,
             "25 Nov 2026 10-00 +0000".into(),
@@ -181,7 +181,7 @@ impl Database for FakeDb {
 
 struct FakeCheck(Answer);
 impl Checker for FakeCheck {
-    fn check(&self, _: i64) -> Result<CheckReport, String> {
+    fn check(&self, _: i64) -> Result<CheckReport, CheckFailed> {
         self.0.borrow().clone()
     }
 }
@@ -211,15 +211,15 @@ impl ServiceManager for FakeSvc {
     fn is_active(&self) -> bool {
         self.active.get()
     }
-    fn stop(&self, _: Duration) -> Result<(), String> {
+    fn stop(&self, _: Duration) -> Result<(), ServiceError> {
         self.active.set(false);
         Ok(())
     }
-    fn kill(&self) -> Result<(), String> {
+    fn kill(&self) -> Result<(), ServiceError> {
         self.active.set(false);
         Ok(())
     }
-    fn start(&self) -> Result<(), String> {
+    fn start(&self) -> Result<(), ServiceError> {
         self.starts.set(self.starts.get() + 1);
         self.active.set(true);
         Ok(())
@@ -241,10 +241,13 @@ impl Freshclam for NoFreshclam {
         _: Option<Credentials>,
         _: &dyn Fn() -> Option<i32>,
         _: &mut dyn FnMut(&str),
-    ) -> Result<End, String> {
-        Err("cannot run /usr/bin/freshclam: no such file".into())
+    ) -> Result<End, RunError> {
+        Err(RunError {
+            program: "/usr/bin/freshclam".into(),
+            source: std::io::Error::other("no such file"),
+        })
     }
-    fn kill_lock_holders(&self, _: &Path) -> Vec<(i32, Result<(), String>)> {
+    fn kill_lock_holders(&self, _: &Path) -> Vec<(i32, Result<(), nix::errno::Errno>)> {
         Vec::new()
     }
 }
@@ -595,7 +598,7 @@ fn heal_recovers_a_stopped_daemon_even_when_the_check_fails() {
     let w = World::new();
     w.lock.marker.set(true);
     w.svc.active.set(false);
-    *w.check.0.borrow_mut() = Err("check failed internally".into());
+    *w.check.0.borrow_mut() = Err(CheckFailed);
     let (_, code) = heal::heal(&w.env());
     assert_eq!(code, 3);
     assert!(w.audit.contains("event=recover"), "{:?}", w.audit.lines());
@@ -674,7 +677,7 @@ fn the_worker_counts_consecutive_failures_and_a_success_resets_them() {
 #[test]
 fn heal_without_a_check_is_unknown() {
     let w = World::new();
-    *w.check.0.borrow_mut() = Err("check failed internally".into());
+    *w.check.0.borrow_mut() = Err(CheckFailed);
     let (line, code) = heal::heal(&w.env());
     assert_eq!(
         (line.as_str(), code),
@@ -890,7 +893,6 @@ fn a_repair_that_updated_the_files_fails_when_clamd_does_not_load_them() {
         after: Some(100),
         started: NOW,
         finished: NOW + 5,
-        mode: Mode::Systemd,
         daemon_started: Some(Ok(())),
     };
     let sync = crate::handler::worker::scanner_after_files(&w.env(), &mut r);

@@ -42,7 +42,6 @@ fn clamd_lag_only(env: &Env) -> Option<(Report, Sync)> {
         return None;
     }
     let started = env.p.clock.now();
-    let mode = env.p.svc.mode();
     env.p.audit.event(
         "repair-start",
         &[
@@ -72,7 +71,6 @@ fn clamd_lag_only(env: &Env) -> Option<(Report, Sync)> {
         after: Some(files),
         started,
         finished,
-        mode,
         daemon_started: None,
     };
     Some((report, sync))

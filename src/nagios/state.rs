@@ -39,16 +39,28 @@ impl fmt::Display for ServiceState {
     }
 }
 
+/// A word of the monitor's (`$SERVICESTATE$`, `$SERVICESTATETYPE$`, `$SERVICEATTEMPT$`)
+/// outside the grammar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum BadArgument {
+    #[error("STATE must be OK, WARNING, CRITICAL or UNKNOWN")]
+    State,
+    #[error("STATETYPE must be SOFT or HARD")]
+    StateType,
+    #[error("ATTEMPT must be a whole number from 1 to {MAX_ATTEMPT}")]
+    Attempt,
+}
+
 impl FromStr for ServiceState {
-    type Err = String;
+    type Err = BadArgument;
     /// Exactly the words Nagios and Icinga pass; no case folding, no abbreviations.
-    fn from_str(s: &str) -> Result<Self, String> {
+    fn from_str(s: &str) -> Result<Self, BadArgument> {
         match s {
             "OK" => Ok(ServiceState::Ok),
             "WARNING" => Ok(ServiceState::Warning),
             "CRITICAL" => Ok(ServiceState::Critical),
             "UNKNOWN" => Ok(ServiceState::Unknown),
-            _ => Err("STATE must be OK, WARNING, CRITICAL or UNKNOWN".into()),
+            _ => Err(BadArgument::State),
         }
     }
 }
@@ -76,12 +88,12 @@ impl fmt::Display for StateType {
 }
 
 impl FromStr for StateType {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadArgument;
+    fn from_str(s: &str) -> Result<Self, BadArgument> {
         match s {
             "SOFT" => Ok(StateType::Soft),
             "HARD" => Ok(StateType::Hard),
-            _ => Err("STATETYPE must be SOFT or HARD".into()),
+            _ => Err(BadArgument::StateType),
         }
     }
 }
@@ -90,7 +102,7 @@ impl FromStr for StateType {
 pub(crate) const MAX_ATTEMPT: u32 = 999;
 
 /// `$SERVICEATTEMPT$`: 1..=999 in plain decimal, no sign, no leading zero.
-pub(crate) fn parse_attempt(s: &str) -> Result<u32, String> {
+pub(crate) fn parse_attempt(s: &str) -> Result<u32, BadArgument> {
     let ok = !s.is_empty()
         && s.len() <= 3
         && s.bytes().all(|b| b.is_ascii_digit())
@@ -98,7 +110,7 @@ pub(crate) fn parse_attempt(s: &str) -> Result<u32, String> {
     ok.then(|| s.parse().ok())
         .flatten()
         .filter(|n| (1..=MAX_ATTEMPT).contains(n))
-        .ok_or_else(|| format!("ATTEMPT must be a whole number from 1 to {MAX_ATTEMPT}"))
+        .ok_or(BadArgument::Attempt)
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
-//! The one way the handler opens a file (sudo-rs's model): never through a symlink
-//! (`O_NOFOLLOW`), never blocking on a FIFO or a device (`O_NONBLOCK` for reads), and the
-//! kind, owner and mode checked with `fstat` on the opened descriptor itself, so no rename
-//! between a check and the open can swap the file. Callers audit the typed refusal.
+//! The one way the handler opens a file, and the check a database file or its cache
+//! directory (sudo-rs's model): never through a symlink (`O_NOFOLLOW`), never blocking on a
+//! FIFO or a device (`O_NONBLOCK` for reads), and the kind, owner and mode checked with
+//! `fstat` on the opened descriptor itself, so no rename between a check and the open can
+//! swap the file. Callers audit the typed refusal.
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -102,6 +103,12 @@ pub(crate) enum OpenError {
     Writable { path: PathBuf, mode: u32 },
     #[error("{} is larger than {max} bytes", path.display())]
     TooLarge { path: PathBuf, max: u64 },
+    /// A socket that would not take the connection (the caller names the endpoint).
+    #[error("{source}")]
+    Connect {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot read {}: {source}", path.display())]
     Read {
         path: PathBuf,
@@ -111,7 +118,11 @@ pub(crate) enum OpenError {
 
 impl OpenError {
     pub(crate) fn is_not_found(&self) -> bool {
-        matches!(self, OpenError::NotFound { .. })
+        match self {
+            OpenError::NotFound { .. } => true,
+            OpenError::Connect { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+            _ => false,
+        }
     }
 }
 
@@ -199,13 +210,11 @@ pub(crate) fn read(path: &Path, rules: &Rules, max: u64) -> Result<Vec<u8>, Open
 /// check and the connect cannot point it elsewhere (the directory may be another user's).
 pub(crate) fn connect_unix(path: &Path) -> Result<std::os::unix::net::UnixStream, OpenError> {
     let flags = OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-    let fd: OwnedFd = nix::fcntl::open(path, flags, Mode::empty()).map_err(|e| match e {
-        Errno::ENOENT => OpenError::NotFound { path: path.into() },
-        source => OpenError::Open {
+    let fd: OwnedFd =
+        nix::fcntl::open(path, flags, Mode::empty()).map_err(|e| OpenError::Connect {
             path: path.into(),
-            source,
-        },
-    })?;
+            source: e.into(),
+        })?;
     let st = fstat(&fd).map_err(|source| OpenError::Open {
         path: path.into(),
         source,
@@ -224,7 +233,7 @@ pub(crate) fn connect_unix(path: &Path) -> Result<std::os::unix::net::UnixStream
     use nix::sys::socket::{AddressFamily, SockFlag, SockType, UnixAddr, connect, socket};
     use std::os::fd::AsRawFd;
     let pinned = format!("/proc/self/fd/{}", fd.as_raw_fd());
-    let err = |source: std::io::Error| OpenError::Read {
+    let err = |source: std::io::Error| OpenError::Connect {
         path: path.into(),
         source,
     };
