@@ -57,19 +57,22 @@ impl Default for ClamdOptions {
 }
 
 /// Parses `-C`: an absolute Unix socket path, or IP[:PORT] (port 3310 when none).
-pub(crate) fn parse_socket(s: &str) -> Result<Endpoint, String> {
+pub(crate) fn parse_socket(s: &str) -> Result<Endpoint, BadSocket> {
     if s.starts_with('/') {
         return Ok(Endpoint::Unix(s.into()));
     }
     crate::dns::parse_ip_port(s, CLAMD_PORT)
         .map(Endpoint::Tcp)
-        .ok_or_else(|| {
-            format!(
-                "invalid clamd socket {s:?} for -C: expected an absolute Unix socket path or \
-                 an IP address with optional :PORT"
-            )
-        })
+        .ok_or_else(|| BadSocket(s.to_string()))
 }
+
+/// `-C` that is neither an absolute path nor IP[:PORT].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "invalid clamd socket {0:?} for -C: expected an absolute Unix socket path or an IP \
+     address with optional :PORT"
+)]
+pub(crate) struct BadSocket(String);
 
 /// What the check learned of clamd.
 #[derive(Debug, Clone, PartialEq)]
@@ -396,7 +399,7 @@ mod tests {
         );
         for bad in ["clamd.ctl", "localhost:3310", "", "1.2.3.4:99999"] {
             let e = parse_socket(bad).unwrap_err();
-            assert!(e.contains("for -C"), "{e}");
+            assert!(e.to_string().contains("for -C"), "{e}");
         }
     }
 

@@ -316,7 +316,7 @@ fn assess_files(
     let (dir, name) = match locate(opts, &mut r.details) {
         Ok(x) => x,
         Err(reason) => {
-            r.text = reason;
+            r.text = reason.to_string();
             return early(r, "");
         }
     };
@@ -442,8 +442,29 @@ fn assess_files(
     done(r, Some(info))
 }
 
+/// freshclam.conf could not be used to find the database or the TXT name.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot use freshclam.conf: {0}")]
+struct LocateError(freshclam_conf::ConfError);
+
+/// Why DNS could not tell the published version (the text goes into the status line).
+#[derive(Debug, thiserror::Error)]
+enum PublishedError {
+    #[error("{0}")]
+    Dns(#[from] dns::DnsError),
+    #[error("{err} (from {server}: \"{text}\")")]
+    Txt {
+        err: dns::TxtError,
+        server: std::net::SocketAddr,
+        text: String,
+    },
+}
+
 /// The database directory and TXT name, from the options and freshclam.conf.
-fn locate(opts: &CheckOptions, details: &mut Vec<String>) -> Result<(PathBuf, String), String> {
+fn locate(
+    opts: &CheckOptions,
+    details: &mut Vec<String>,
+) -> Result<(PathBuf, String), LocateError> {
     // The conf is only needed for what the options leave open.
     if let (Some(d), Some(n)) = (&opts.database_dir, &opts.dns_name) {
         return Ok((d.clone(), n.clone()));
@@ -463,7 +484,7 @@ fn locate(opts: &CheckOptions, details: &mut Vec<String>) -> Result<(PathBuf, St
             ));
             FreshclamConf::default()
         }
-        Err(e) => return Err(format!("cannot use freshclam.conf: {e}")),
+        Err(e) => return Err(LocateError(e)),
     };
     Ok((
         opts.database_dir.clone().unwrap_or(conf.database_directory),
@@ -528,21 +549,18 @@ fn published_daily(
     name: &str,
     deadline: Instant,
     details: &mut Vec<String>,
-) -> Result<DnsInfo, String> {
+) -> Result<DnsInfo, PublishedError> {
     let servers = match opts.server {
         Some(s) => vec![s],
-        None => dns::nameservers(&opts.resolv_conf).map_err(|e| e.to_string())?,
+        None => dns::nameservers(&opts.resolv_conf)?,
     };
     let list: Vec<String> = servers.iter().map(|s| s.to_string()).collect();
     details.push(format!("asking {} for TXT {name}", list.join(", ")));
-    let answer =
-        dns::query_txt(name, &servers, DNS_ROUNDS, deadline, details).map_err(|e| e.to_string())?;
-    let info = dns::parse_txt(&answer.text).map_err(|e| {
-        format!(
-            "{e} (from {}: \"{}\")",
-            answer.server,
-            answer.text.escape_ascii()
-        )
+    let answer = dns::query_txt(name, &servers, DNS_ROUNDS, deadline, details)?;
+    let info = dns::parse_txt(&answer.text).map_err(|err| PublishedError::Txt {
+        err,
+        server: answer.server,
+        text: answer.text.escape_ascii().to_string(),
     })?;
     details.push(format!(
         "published: ClamAV {}, main {}, daily {}{}",

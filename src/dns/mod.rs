@@ -6,7 +6,7 @@
 
 mod record;
 
-pub(crate) use record::{DnsInfo, parse_txt};
+pub(crate) use record::{DnsInfo, TxtError, parse_txt};
 
 use simple_dns::rdata::RData;
 use simple_dns::{CLASS, Name, PacketFlag, QCLASS, QTYPE, Question, RCODE, TYPE};

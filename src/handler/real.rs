@@ -256,7 +256,26 @@ impl BuiltinCheck {
                 last_repair: Some(paths.state_file.clone()),
                 // A freshclam repair cannot help a clamd that did not reload: the handler's
                 // decisions stay on the files.
-                clamd: crate::check::clamd_view::ClamdOptions::Off,
+                // clamd as root's configuration names it: a clamd that did not load the
+                // files is a problem the repair fixes (it reloads clamd).
+                // Only where clamav-daemon is installed (its clamd.conf exists).
+                clamd: match cfg.clamd_endpoint() {
+                    Ok(Some(e))
+                        if std::fs::symlink_metadata(paths.map(&cfg.clamd_conf)).is_ok() =>
+                    {
+                        crate::check::clamd_view::ClamdOptions::On {
+                            conf: paths.map(&cfg.clamd_conf),
+                            socket: Some(match e {
+                                crate::clamav::clamd::Endpoint::Unix(p) => {
+                                    crate::clamav::clamd::Endpoint::Unix(paths.map(&p))
+                                }
+                                tcp => tcp,
+                            }),
+                            grace: None,
+                        }
+                    }
+                    _ => crate::check::clamd_view::ClamdOptions::Off,
+                },
             },
         }
     }
