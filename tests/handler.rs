@@ -1762,3 +1762,59 @@ fn a_daemon_that_cannot_write_its_pid_file_is_started_without_one() {
     assert!(starts[0].starts_with("start pid=/"), "{ssd}");
     assert!(starts[1].starts_with("start pid= "), "{ssd}");
 }
+
+#[test]
+fn clamd_behind_current_files_is_reloaded_through_its_socket_and_freshclam_left_alone() {
+    use support::clamd::{FakeClamd, Reply};
+    let fx = Fixture::with_published(100);
+    fs::write(
+        fx.p("etc/clamav/clamd.conf"),
+        format!(
+            "LocalSocket /var/run/clamav/clamd.ctl\nUser {}\nSelfCheck 600\n",
+            support::fixture::me()
+        ),
+    )
+    .unwrap();
+    let clamd = FakeClamd::unix_at(
+        &fx.p("run/clamav/clamd.ctl"),
+        Reply::Reloads {
+            before: 99,
+            after: 100,
+        },
+    );
+    let out = fx.cmd().args(["repair", "--wait"]).assert().success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        stdout.contains("clamav-freshen: reloaded (daily 100 -> 100"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("clamav-freshen: clamd reloaded daily 99 -> 100"),
+        "{stdout}"
+    );
+    assert_eq!(fx.runs(), 0, "freshclam was not run");
+    let seen = clamd.seen();
+    assert!(seen.iter().any(|c| c == b"zRELOAD\0"), "{seen:?}");
+    assert!(fx.logged("event=repair-start mode=clamd-only"));
+    assert!(fx.logged("event=clamd result=reloaded socket="));
+    let status = fx.cmd().arg("status").assert().success();
+    let text = String::from_utf8_lossy(&status.get_output().stdout).to_string();
+    assert!(text.contains("loaded daily 100 (ClamAV 1.4.6)"), "{text}");
+    assert!(text.contains("by admin: reloaded"), "{text}");
+
+    // clamd.conf naming another socket than root's clamd_socket: not talked to.
+    fs::write(
+        fx.p("etc/clamav/clamd.conf"),
+        format!(
+            "LocalSocket /tmp/evil.ctl\nUser {}\n",
+            support::fixture::me()
+        ),
+    )
+    .unwrap();
+    let status = fx.cmd().arg("status").assert().code(1);
+    let text = String::from_utf8_lossy(&status.get_output().stdout).to_string();
+    assert!(
+        text.contains("clamd:        REFUSED: ") && text.contains("not clamd_socket"),
+        "{text}"
+    );
+}

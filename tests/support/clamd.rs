@@ -26,6 +26,9 @@ pub enum Reply {
     Close,
     /// Closes the connection at once, the command unread (the kernel then resets it).
     Reset,
+    /// A clamd with daily `before` loaded that has `after` once it was sent `RELOAD`
+    /// (answered `RELOADING`, as clamd does).
+    Reloads { before: u32, after: u32 },
 }
 
 impl Reply {
@@ -43,7 +46,7 @@ impl Reply {
                 format!("ClamAV {engine}/{daily}/Tue Dec  1 08:00:00 2026\0").into_bytes()
             }
             Reply::Bytes(b) | Reply::Slow(_, b) => b.clone(),
-            Reply::Silent | Reply::Close | Reply::Reset => Vec::new(),
+            Reply::Silent | Reply::Close | Reply::Reset | Reply::Reloads { .. } => Vec::new(),
         }
     }
 }
@@ -73,6 +76,19 @@ impl FakeClamd {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("clamd.ctl");
         let l = UnixListener::bind(&path).unwrap();
+        Self::serve(
+            dir,
+            path.to_str().unwrap().to_string(),
+            Listener::Unix(l),
+            reply,
+        )
+    }
+
+    /// On a Unix socket at `path` (a handler fixture's clamd.ctl under its test root).
+    pub fn unix_at(path: &Path, reply: Reply) -> FakeClamd {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let l = UnixListener::bind(path).unwrap();
         Self::serve(
             dir,
             path.to_str().unwrap().to_string(),
@@ -245,8 +261,18 @@ fn one(mut c: Box<dyn Conn>, reply: &Reply, seen: &Mutex<Vec<Vec<u8>>>, stop: &A
             Ok(n) => cmd.extend_from_slice(&buf[..n]),
         }
     }
-    seen.lock().unwrap().push(cmd);
+    let reloaded = seen.lock().unwrap().iter().any(|c| c == b"zRELOAD\0");
+    seen.lock().unwrap().push(cmd.clone());
     match reply {
+        Reply::Reloads { before, after } => {
+            let answer = if cmd == b"zRELOAD\0" {
+                b"RELOADING\0".to_vec()
+            } else {
+                let d = if reloaded { after } else { before };
+                Reply::daily(*d).bytes()
+            };
+            let _ = c.write_all(&answer);
+        }
         Reply::Silent => {
             while !stop.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(20));

@@ -18,7 +18,8 @@
 # tarballs), SYSTEST_WORKDIR (/var/tmp/clamav-freshen-systest: running machines),
 # SYSTEST_MIRROR (Debian mirror for image builds; default: the host's apt sources),
 # SYSTEST_VERBOSE=1 (print every test's notes), SYSTEST_FAULTS / SYSTEST_HOSTILE=REGEX
-# (only the fault / hostile tests whose name matches).
+# (only the fault / hostile tests whose name matches), SYSTEST_PARALLEL=0 (the releases one
+# after the other instead of at once).
 #
 # Output: "ok - <release>: <test>" / "not ok - ..." lines with diagnostics, then one
 # line "N passed, N failed[, N skipped]". Exit status 1 when anything failed.
@@ -53,6 +54,52 @@ done
 if ((${#need[@]})); then
     st_note "installing host packages: ${need[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
+fi
+
+# Both releases at once: they share nothing (private networks, their own machine names,
+# their own work directories under $ST_WORK, per-release image locks), so each is a run of
+# this script of its own, in parallel; their reports follow in release order, then the
+# total. SYSTEST_PARALLEL=0: one release after the other in this process.
+IFS=, read -r -a rel_list <<<"$releases"
+if ((${#rel_list[@]} > 1)) && [[ ${SYSTEST_PARALLEL:-1} = 1 ]]; then
+    mkdir -p "$ST_WORK"
+    exec 8>"$ST_WORK.lock"
+    if ! flock -n 8; then
+        st_note "another system test run is in progress; waiting for it (at most 30 min)"
+        flock -w 1800 8 || st_die "another system test run still holds $ST_WORK.lock"
+    fi
+    st_note "releases ${releases} in parallel (SYSTEST_PARALLEL=0: one after the other)"
+    pids=()
+    for rel in "${rel_list[@]}"; do
+        args=(--release "$rel" --only "$groups")
+        if [[ -n $deb ]]; then args+=(--deb "$deb"); fi
+        if [[ -n $deb2 ]]; then args+=(--deb2 "$deb2"); fi
+        if [[ $ST_KEEP = 1 ]]; then args+=(--keep); fi
+        SYSTEST_PARALLEL=0 SYSTEST_WORKDIR="$ST_WORK/par-$rel" \
+            "$0" "${args[@]}" >"$ST_WORK/par-$rel.out" 2>&1 8>&- &
+        pids+=("$!")
+    done
+    trap 'kill -TERM "${pids[@]}" 2>/dev/null; wait; exit 130' INT TERM
+    for p in "${pids[@]}"; do wait "$p" || true; done
+    tp=0 tf=0 ts=0
+    for rel in "${rel_list[@]}"; do
+        out=$ST_WORK/par-$rel.out
+        echo "# ==== $rel"
+        cat "$out"
+        counts=$(grep -E '^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$out" | tail -n 1 || true)
+        if [[ $counts =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed(,\ ([0-9]+)\ skipped)?$ ]]; then
+            tp=$((tp + BASH_REMATCH[1])) tf=$((tf + BASH_REMATCH[2])) ts=$((ts + ${BASH_REMATCH[4]:-0}))
+        else
+            echo "not ok - $rel: the run ended without a result line"
+            tf=$((tf + 1))
+        fi
+        rm -f "$out" "$ST_WORK/par-$rel.lock"
+    done
+    rmdir "$ST_WORK" 2>/dev/null || true
+    echo "# total time $((SECONDS - ST_T0)) s (releases in parallel)"
+    if ((ts)); then echo "$tp passed, $tf failed, $ts skipped"; else echo "$tp passed, $tf failed"; fi
+    ((tf == 0))
+    exit
 fi
 
 for f in "$ST_DIR"/t_*.sh; do
@@ -160,7 +207,6 @@ run_release() {
     return 0
 }
 
-IFS=, read -r -a rel_list <<<"$releases"
 for rel in "${rel_list[@]}"; do
     t_rel=$SECONDS
     run_release "$rel" "$deb" "$deb2"
