@@ -203,3 +203,31 @@ fn working_server_answers_after_a_good_txt() {
     let (code, out) = check_dir(d.path(), &srv, &["-t", "1"]);
     assert_eq!(code, 0, "{out}");
 }
+
+#[test]
+fn a_txt_record_older_than_freshclams_limit_is_not_the_published_version() {
+    // 3 h is freshclam's limit: a record just inside is used, one past it is not.
+    let fresh = support::txt_text(27480, now() - 3 * 3600 + 120);
+    let d = fresh_db();
+    let srv = DnsServer::start(Mode::txt(&fresh));
+    let (code, out) = check_dir(d.path(), &srv, &[]);
+    assert_eq!(code, 2, "8 revisions behind a trusted record: {out}");
+
+    let stale = support::txt_text(27480, now() - 13 * 3600);
+    let line = assert_unknown(
+        Mode::txt(&stale),
+        &[],
+        "is stale: record time ",
+    );
+    assert!(
+        line.contains("(13h 0m ago), older than freshclam's 3-hour limit"),
+        "{line}"
+    );
+    // A database past --max-age with a stale record: CRITICAL, and the record named.
+    let d = tempdir().unwrap();
+    write_daily(d.path(), 27472, now() - 49 * 3600);
+    let srv = DnsServer::start(Mode::txt(&stale));
+    let (code, out) = check_dir(d.path(), &srv, &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(status(&out).contains("DNS TXT record from 127.0.0.1:"), "{out}");
+}

@@ -24,7 +24,8 @@ whose tar structure is broken or truncated. A local version more than 8 revision
 the published one, or ahead of it but built over 48 hours ago (or in the future), is \
 CRITICAL as implausible. The MD5 of a daily.cvd is computed only when the file changed \
 (device, inode, size, mtime, ctime), remembered in --cache-dir. A DNS failure, timeout, \
-NXDOMAIN, SERVFAIL, missing or unparsable TXT record is UNKNOWN, or CRITICAL when the local \
+NXDOMAIN, SERVFAIL, missing or unparsable TXT record, or one whose record time (field 3) is \
+over 3 hours old (freshclam's own limit: it then ignores the record) is UNKNOWN, or CRITICAL when the local \
 database was built more than --max-age hours ago. Bad arguments are UNKNOWN. An active \
 freshclam CDN cool-down (freshclam.dat) is mentioned in the text; one more than 48 hours \
 ahead is named bogus and ignored.\n\n\

@@ -391,7 +391,7 @@ fn assess_files(
     };
 
     // The published version.
-    let published = published_daily(opts, &name, deadline, &mut r.details);
+    let published = published_daily(opts, &name, deadline, now, &mut r.details);
     let published = match published {
         Ok(p) => p,
         Err(reason) => {
@@ -442,6 +442,9 @@ fn assess_files(
     done(r, Some(info))
 }
 
+/// Age past which freshclam does not trust the TXT record's versions (libfreshclam: 3 h).
+pub(crate) const STALE_TXT_SECS: i64 = 3 * 3600;
+
 /// freshclam.conf could not be used to find the database or the TXT name.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot use freshclam.conf: {0}")]
@@ -452,6 +455,15 @@ struct LocateError(freshclam_conf::ConfError);
 enum PublishedError {
     #[error("{0}")]
     Dns(#[from] dns::DnsError),
+    #[error(
+        "the DNS TXT record from {server} is stale: record time {time} ({age} ago), older than \
+         freshclam's 3-hour limit"
+    )]
+    Stale {
+        server: std::net::SocketAddr,
+        time: String,
+        age: String,
+    },
     #[error("{err} (from {server}: \"{text}\")")]
     Txt {
         err: dns::TxtError,
@@ -548,6 +560,7 @@ fn published_daily(
     opts: &CheckOptions,
     name: &str,
     deadline: Instant,
+    now: i64,
     details: &mut Vec<String>,
 ) -> Result<DnsInfo, PublishedError> {
     let servers = match opts.server {
@@ -572,6 +585,17 @@ fn published_daily(
             format_utc(t)
         ))
     ));
+    // freshclam distrusts a record older than 3 hours (and falls back to asking the mirror):
+    // its daily is not "what is published" any more.
+    if let Some(t) = info.record_time
+        && now.saturating_sub(t) > STALE_TXT_SECS
+    {
+        return Err(PublishedError::Stale {
+            server: answer.server,
+            time: format_utc(t),
+            age: format_age(now - t),
+        });
+    }
     Ok(info)
 }
 
