@@ -120,6 +120,21 @@ t_c_stopped() {
     wait_for 90 "clamd to answer again" c_clamd_has "$ct" 5 || fail "clamd did not come back"
 }
 
+# The published databases need a functionality level the engine lacks (TXT field 5 above
+# what clamd's release has): a CRITICAL of its own, naming the upgrade, since no repair can
+# fix it.
+t_c_old_engine() {
+    local ct=$1 out rc=0
+    ct_exec "$ct" systest txt 999 0
+    out=$(c_check "$ct") || rc=$?
+    echo "check: $out"
+    ct_exec "$ct" systest txt 90 0
+    ((rc == 2)) || fail "check exit $rc with f-level 999 published, want 2"
+    grep -q 'can no longer use the published signatures: they need functionality level 999' <<<"$out" ||
+        fail "the check does not name the outdated engine"
+    grep -q 'upgrade ClamAV' <<<"$out" || fail "no advice to upgrade"
+}
+
 group_clamd() {
     local rel=$1 deb=$2 ct=cfs-$1-clamd
     boot_container "$rel" "$ct" "$deb" || return 0
@@ -128,6 +143,7 @@ group_clamd() {
         st_test "$rel" "$ct" "clamd: the check reads what clamd loaded beside the files" t_c_check_both
         st_test "$rel" "$ct" "clamd: files updated behind clamd's back -> check not OK; heal reloads clamd only -> OK" t_c_lag_only
         st_test "$rel" "$ct" "clamd: a repair that updated the files makes clamd load them (no NotifyClamd)" t_c_after_update
+        st_test "$rel" "$ct" "clamd: published f-level above the engine's -> check CRITICAL: upgrade ClamAV" t_c_old_engine
         st_test "$rel" "$ct" "clamd: clamd stopped -> check CRITICAL, status names it" t_c_stopped
     fi
     ct_destroy "$ct"

@@ -98,6 +98,33 @@ d_mirror_behind() {
     fault_end "$ct"
 }
 
+# A TXT record 13 hours old (freshclam's limit is 3): not the published version. The check
+# says so (UNKNOWN, nothing to repair), `heal` does not repair on it, and the audit's check
+# line and `status` carry the reason.
+d_stale_txt() {
+    local ct=$1 t0 out rc=0 pid
+    t0=$(fault_begin "$ct" "${F_CONF[@]}")
+    ct_exec "$ct" systest publish 6
+    ct_exec "$ct" systest txt 90 46800
+    pid=$(d_daemon_pid "$ct")
+    out=$(ct_exec "$ct" runuser -u nagios -- /usr/lib/nagios/plugins/check_clamav_freshness) || rc=$?
+    echo "check: $out"
+    ((rc == 3)) || fail "check exit $rc with a stale TXT record, want 3 (UNKNOWN)"
+    grep -q "DNS TXT record from .* is stale: record time .*older than freshclam's 3-hour limit" <<<"$out" ||
+        fail "the check does not name the stale record"
+    out=$(ct_exec "$ct" runuser -u nagios -- sudo -n /usr/sbin/clamav-freshen heal) || true
+    echo "heal: $out"
+    audit_has "$ct" "$t0" 'event=check state=UNKNOWN .*is stale' || fail "the audit's check line does not name the stale record"
+    audit_has "$ct" "$t0" 'event=decision action=skip reason="check UNKNOWN' || fail "heal did not skip"
+    ! audit_has "$ct" "$t0" 'event=repair-start' || fail "a repair ran on a stale record"
+    out=$(ct_exec "$ct" clamav-freshen status) || true
+    grep -E '^check:' <<<"$out" | grep -q 'is stale' || fail "status does not name the stale record"
+    [[ $(d_daemon_pid "$ct") = "$pid" ]] || fail "the daemon was touched"
+    st_outcome "check UNKNOWN: TXT record stale, no repair"
+    ct_exec "$ct" systest txt 90 0
+    fault_end "$ct"
+}
+
 group_diagnosis() {
     local rel=$1 ct=$2
     ct_exec "$ct" systest nagios-cmd "DISABLE_SVC_EVENT_HANDLER;localhost;ClamAV signatures" || true
@@ -106,6 +133,7 @@ group_diagnosis() {
     fault_test "$rel" "$ct" "cause: typo in freshclam.conf, daemon running" d_conf_typo
     fault_test "$rel" "$ct" "cause: freshclam's log not writable by clamav" d_log_unwritable
     fault_test "$rel" "$ct" "cause: mirror serves an older daily than DNS advertises" d_mirror_behind
+    fault_test "$rel" "$ct" "cause: DNS TXT record older than freshclam's limit" d_stale_txt
     st_reset "$ct" >/dev/null 2>&1 || true
     restore_handler_config "$ct" || true
     ct_exec "$ct" systest nagios-cmd "ENABLE_SVC_CHECK;localhost;ClamAV signatures" || true

@@ -181,7 +181,7 @@ t_timer_recovers_killed_worker() {
     # its own scope, and carries the service's sandbox
     ct_exec "$ct" systemctl stop $TM_TIMER
     wait_for 30 "the heal service to finish" ct_sh "$ct" "! systemctl is-active --quiet $TM_SERVICE" || fail "heal service still active"
-    w=$(ct_exec "$ct" pgrep -f '^/usr/sbin/clamav-freshen worker$' | head -n 1)
+    w=$(ct_exec "$ct" pgrep -f '^/usr/sbin/clamav-freshen worker --by timer$' | head -n 1)
     [[ -n $w ]] || fail "no worker process after heal returned"
     ct_exec "$ct" test -e "/proc/$w" || fail "the worker died with the heal service"
     cg=$(ct_exec "$ct" cat "/proc/$w/cgroup")
