@@ -15,8 +15,10 @@ use clap::{Parser, Subcommand};
     long_about = "Repair a stuck freshclam. Runs as root (via sudo). Decides from the Nagios \
                   service state whether to repair; the repair runs in a detached worker that \
                   stops the freshclam daemon, fixes the database directory, runs freshclam once \
-                  with a time limit and always starts the daemon again. Every step is audited \
-                  to syslog. Configuration: /etc/clamav-freshen/clamav-freshen.toml.",
+                  with a time limit and always starts the daemon again; where clamav-daemon is \
+                  installed it then makes clamd load the files (RELOAD), and a repair needed \
+                  only because clamd lags behind current files does just that. Every step is \
+                  audited to syslog. Configuration: /etc/clamav-freshen/clamav-freshen.toml.",
     disable_help_subcommand = true
 )]
 pub(crate) struct Cli {
