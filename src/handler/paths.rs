@@ -92,6 +92,16 @@ impl Paths {
         reroot(self.root.as_deref(), p)
     }
 
+    /// In test mode, the caller's user name (who stands in for the database owner); `None`
+    /// in production.
+    pub(crate) fn test_mode_caller(&self) -> Option<String> {
+        self.root.as_ref().map(|_| {
+            uzers::get_effective_username()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "root".into())
+        })
+    }
+
     pub(crate) fn systemd_is_pid1(&self) -> bool {
         self.systemd_running.is_dir()
     }

@@ -302,11 +302,7 @@ pub(crate) struct Clamd {
 
 impl Clamd {
     pub(crate) fn new(paths: &Paths, cfg: &Config) -> Clamd {
-        let caller = paths.root.as_ref().map(|_| {
-            uzers::get_effective_username()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "root".into())
-        });
+        let caller = paths.test_mode_caller();
         Clamd {
             conf: paths.map(&cfg.clamd_conf),
             // Validated when the config was loaded.

@@ -96,11 +96,7 @@ pub(crate) struct Owner {
 
 impl Scope {
     pub(crate) fn new(cfg: &Config, paths: &Paths) -> Scope {
-        let caller = paths.root.as_ref().map(|_| {
-            uzers::get_effective_username()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "root".into())
-        });
+        let caller = paths.test_mode_caller();
         Scope {
             database_directory: paths.map(&cfg.database_directory),
             database_owner: cfg.database_owner(caller.as_deref()),

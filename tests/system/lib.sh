@@ -546,6 +546,15 @@ heal_timer_off() {
     ct_exec "$1" systemctl stop clamav-freshen-heal.timer clamav-freshen-heal.service 2>/dev/null || true
 }
 
+# nagios_own_checks CT off|on: Nagios's own checks and event handler for the service (off:
+# only the test triggers repairs, so counts are exact; forced checks still run).
+nagios_own_checks() {
+    local ct=$1 verb=DISABLE
+    if [[ $2 = on ]]; then verb=ENABLE; fi
+    ct_exec "$ct" systest nagios-cmd "${verb}_SVC_EVENT_HANDLER;localhost;ClamAV signatures" &&
+        ct_exec "$ct" systest nagios-cmd "${verb}_SVC_CHECK;localhost;ClamAV signatures"
+}
+
 # Back to a clean slate between tests: no worker running, database main 1 / daily 3,
 # mirror in sync, daemon up, the handler's rate-limit state and markers gone.
 st_reset() {

@@ -25,8 +25,7 @@ t_c_setup() {
         skip "the prepared image carries no clamav-daemon debs"
     out=$(T=300 ct_sh "$ct" 'dpkg -i /opt/systest-debs/*.deb 2>&1') ||
         { printf '%s\n' "$out" | tail -n 30; fail "dpkg -i clamav-daemon failed"; }
-    ct_exec "$ct" systest nagios-cmd "DISABLE_SVC_EVENT_HANDLER;localhost;ClamAV signatures"
-    ct_exec "$ct" systest nagios-cmd "DISABLE_SVC_CHECK;localhost;ClamAV signatures"
+    nagios_own_checks "$ct" off
     st_reset "$ct"
     ct_exec "$ct" grep -E '^(LocalSocket|SelfCheck|User) ' /etc/clamav/clamd.conf
     ct_exec "$ct" systemctl restart clamav-daemon.service

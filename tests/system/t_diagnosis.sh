@@ -127,8 +127,7 @@ d_stale_txt() {
 
 group_diagnosis() {
     local rel=$1 ct=$2
-    ct_exec "$ct" systest nagios-cmd "DISABLE_SVC_EVENT_HANDLER;localhost;ClamAV signatures" || true
-    ct_exec "$ct" systest nagios-cmd "DISABLE_SVC_CHECK;localhost;ClamAV signatures" || true
+    nagios_own_checks "$ct" off || true
     fault_test "$rel" "$ct" "cause: database filesystem full" d_full_fs
     fault_test "$rel" "$ct" "cause: typo in freshclam.conf, daemon running" d_conf_typo
     fault_test "$rel" "$ct" "cause: freshclam's log not writable by clamav" d_log_unwritable
@@ -136,6 +135,5 @@ group_diagnosis() {
     fault_test "$rel" "$ct" "cause: DNS TXT record older than freshclam's limit" d_stale_txt
     st_reset "$ct" >/dev/null 2>&1 || true
     restore_handler_config "$ct" || true
-    ct_exec "$ct" systest nagios-cmd "ENABLE_SVC_CHECK;localhost;ClamAV signatures" || true
-    ct_exec "$ct" systest nagios-cmd "ENABLE_SVC_EVENT_HANDLER;localhost;ClamAV signatures" || true
+    nagios_own_checks "$ct" on || true
 }

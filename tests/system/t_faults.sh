@@ -383,8 +383,7 @@ fault_test() {
 
 group_faults() {
     local rel=$1 ct=$2
-    ct_exec "$ct" systest nagios-cmd "DISABLE_SVC_EVENT_HANDLER;localhost;ClamAV signatures" || true
-    ct_exec "$ct" systest nagios-cmd "DISABLE_SVC_CHECK;localhost;ClamAV signatures" || true
+    nagios_own_checks "$ct" off || true
     fault_test "$rel" "$ct" "daemon SIGKILLed and left dead" f_daemon_killed
     fault_test "$rel" "$ct" "daemon hung (SIGSTOP)" f_daemon_stopped_sigstop
     fault_test "$rel" "$ct" "mirror accepts and never answers" f_mirror_hangs
@@ -400,6 +399,5 @@ group_faults() {
     fault_test "$rel" "$ct" "freshclam in cron mode" f_cron_mode
     st_reset "$ct" >/dev/null 2>&1 || true
     restore_handler_config "$ct" || true
-    ct_exec "$ct" systest nagios-cmd "ENABLE_SVC_CHECK;localhost;ClamAV signatures" || true
-    ct_exec "$ct" systest nagios-cmd "ENABLE_SVC_EVENT_HANDLER;localhost;ClamAV signatures" || true
+    nagios_own_checks "$ct" on || true
 }

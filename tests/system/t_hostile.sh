@@ -245,8 +245,7 @@ h_prepare() {
         mkdir -p -m 0755 "$2"; cp -p "$1" "$2/freshclam.conf.orig"' sh "$H_FC_CONF" "$H_RUN"
     echo "freshclam.conf: $(ct_exec "$ct" stat -c '%U:%G %a' "$H_FC_CONF")"
     if ! ct_is_sysv "$ct"; then
-        ct_exec "$ct" systest nagios-cmd "DISABLE_SVC_EVENT_HANDLER;localhost;ClamAV signatures"
-        ct_exec "$ct" systest nagios-cmd "DISABLE_SVC_CHECK;localhost;ClamAV signatures"
+        nagios_own_checks "$ct" off
     fi
     check "the daemon runs" daemon_active "$ct"
 }
