@@ -214,11 +214,7 @@ fn a_txt_record_older_than_freshclams_limit_is_not_the_published_version() {
     assert_eq!(code, 2, "8 revisions behind a trusted record: {out}");
 
     let stale = support::txt_text(27480, now() - 13 * 3600);
-    let line = assert_unknown(
-        Mode::txt(&stale),
-        &[],
-        "is stale: record time ",
-    );
+    let line = assert_unknown(Mode::txt(&stale), &[], "is stale: record time ");
     assert!(
         line.contains("(13h 0m ago), older than freshclam's 3-hour limit"),
         "{line}"
@@ -229,5 +225,8 @@ fn a_txt_record_older_than_freshclams_limit_is_not_the_published_version() {
     let srv = DnsServer::start(Mode::txt(&stale));
     let (code, out) = check_dir(d.path(), &srv, &[]);
     assert_eq!(code, 2, "{out}");
-    assert!(status(&out).contains("DNS TXT record from 127.0.0.1:"), "{out}");
+    assert!(
+        status(&out).contains("DNS TXT record from 127.0.0.1:"),
+        "{out}"
+    );
 }

@@ -356,6 +356,24 @@ mod tests {
     }
 
     #[test]
+    fn freshclam_1_4_6_lines_as_run_on_trixie() {
+        // Output of Debian 13's freshclam 1.4.6 in the system test, with its time prefixes.
+        let behind = "Wed Dec  2 03:58:34 2026 -> ClamAV update process started at Wed Dec  2 03:58:34 2026\n\
+            Wed Dec  2 03:58:34 2026 -> daily database available for update (local version: 3, remote version: 6)\n\
+            Wed Dec  2 03:58:34 2026 -> Database test passed.\n\
+            Wed Dec  2 03:58:34 2026 -> daily.cvd updated (version: 4, sigs: 12, f-level: 81, builder: micasnyd)\n\
+            Wed Dec  2 03:58:34 2026 -> Received an older daily CVD than was advertised. We'll retry so the incremental update will ensure we're up-to-date.\n\
+            Wed Dec  2 03:58:34 2026 -> main.cvd database is up-to-date (version: 1, sigs: 0, f-level: 81, builder: micasnyd)\n\
+            ERROR: Wed Dec  2 03:58:34 2026 -> NotifyClamd: Can't find or parse configuration file /etc/clamav/clamd.conf\n";
+        assert_eq!(run(0, behind), Some(Cause::MirrorOutOfSync));
+        // The same run against a mirror in sync: NotifyClamd's complaint is no cause.
+        let fine = "Wed Dec  2 03:31:24 2026 -> daily database available for update (local version: 4, remote version: 5)\n\
+            Wed Dec  2 03:31:24 2026 -> daily.cvd updated (version: 5, sigs: 13, f-level: 81, builder: micasnyd)\n\
+            ERROR: Wed Dec  2 03:38:50 2026 -> NotifyClamd: Can't find or parse configuration file /etc/clamav/clamd.conf\n";
+        assert_eq!(run(0, fine), None);
+    }
+
+    #[test]
     fn config_typo_names_file_and_line() {
         let out = "ERROR: Parse error at /etc/clamav/freshclam.conf:27: Unknown option DatabaseMirorr\n\
                    ERROR: Can't open/parse the config file /etc/clamav/freshclam.conf\n";
