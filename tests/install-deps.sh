@@ -22,6 +22,8 @@ fi
 # cargo-audit only when its database is there: without ../shared/advisory-db the audit stage
 # is skipped, and building it would be minutes for nothing.
 command -v cargo-deb >/dev/null || cargo install --locked --quiet cargo-deb
+# licenses, duplicate versions and sources in the lint stage (deny.toml)
+command -v cargo-deny >/dev/null || cargo install --locked --quiet cargo-deny
 if [[ -d ../shared/advisory-db ]]; then
     command -v cargo-audit >/dev/null || cargo install --locked --quiet cargo-audit
 else

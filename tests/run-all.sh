@@ -97,6 +97,11 @@ stage lint bash -c 'rc=0
     cargo fmt --all -- --check || rc=1
     cargo clippy --locked --all-targets -- -D warnings || rc=1
     cargo clippy --locked --all-targets --features test-root -- -D warnings || rc=1
+    if command -v cargo-deny >/dev/null; then
+        cargo deny --offline check licenses bans sources || rc=1
+    else
+        echo "SKIP: cargo-deny not installed (licenses, bans, sources unchecked)"
+    fi
     exit $rc'
 stage unit cargo test --locked --no-fail-fast --features test-root -- --show-output
 if [[ -d $top/../shared/advisory-db ]]; then
