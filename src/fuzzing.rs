@@ -414,6 +414,19 @@ mod tests {
     }
 
     #[test]
+    fn every_fuzz_target_is_listed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/fuzz_targets");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        files.sort();
+        let mut listed: Vec<String> = TARGETS.iter().map(|(n, _)| format!("{n}.rs")).collect();
+        listed.sort();
+        assert_eq!(files, listed);
+    }
+
+    #[test]
     fn prebuilt_commands_parse_like_try_parse_from() {
         use crate::handler::cli::Cli;
         use clap::Parser;
