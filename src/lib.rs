@@ -30,6 +30,12 @@ pub(crate) mod text;
 pub mod check;
 pub mod handler;
 
+/// Entry points for the fuzz targets (`fuzz/`): one per parser of outside input. Not an API;
+/// only built with the `fuzzing` feature.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 /// Items the integration tests use to build fixtures and read results. Not an API.
 #[doc(hidden)]
 pub mod test_support {

@@ -29,3 +29,10 @@ if [[ -d ../shared/advisory-db ]]; then
 else
     echo "install-deps: no ../shared/advisory-db: cargo-audit not built (the audit stage skips)"
 fi
+# cargo-fuzz (minutes, once) only where a nightly toolchain is installed; this script installs
+# no toolchain. Without either the fuzz stage says SKIP.
+if cargo +nightly --version >/dev/null 2>&1; then
+    command -v cargo-fuzz >/dev/null || cargo install --locked --quiet cargo-fuzz
+else
+    echo "install-deps: no nightly toolchain: cargo-fuzz not built (the fuzz stage skips)"
+fi

@@ -5,8 +5,11 @@
 #            layer ($CLAMAV_TESTDB, ../shared/clamav-testdb, or fetched from Debian's clamav
 #            source package into a cache); unavailable: skipped, and the tests that need
 #            them say SKIP
-#   lint     cargo fmt --check, cargo clippy -D warnings, tests/shellcheck.sh
+#   lint     cargo fmt --check, cargo clippy -D warnings (also with the test-root and fuzzing
+#            features), tests/shellcheck.sh
 #   unit     cargo test (--no-fail-fast): unit tests and hermetic integration tests of both binaries
+#   fuzz     fuzz/run.sh --smoke: each fuzz target for a few seconds (needs nightly and
+#            cargo-fuzz, else one SKIP line; the first build of the fuzz crate takes minutes)
 #   audit    cargo audit against the RustSec snapshot in ../shared/advisory-db (when present)
 #   package  build the .deb, lintian, contents, sudoers and Nagios validation
 #   deb      cargo deb: the package the system layer installs
@@ -97,6 +100,7 @@ stage lint bash -c 'rc=0
     cargo fmt --all -- --check || rc=1
     cargo clippy --locked --all-targets -- -D warnings || rc=1
     cargo clippy --locked --all-targets --features test-root -- -D warnings || rc=1
+    cargo clippy --locked --all-targets --features fuzzing -- -D warnings || rc=1
     if command -v cargo-deny >/dev/null; then
         cargo deny --offline check licenses bans sources || rc=1
     else
@@ -104,6 +108,7 @@ stage lint bash -c 'rc=0
     fi
     exit $rc'
 stage unit cargo test --locked --no-fail-fast --features test-root -- --show-output
+stage fuzz fuzz/run.sh --smoke
 if [[ -d $top/../shared/advisory-db ]]; then
     stage audit cargo audit --db "$top/../shared/advisory-db" --no-fetch --deny warnings
 else

@@ -296,7 +296,13 @@ pub(crate) fn classify(end: &End, ev: &Evidence) -> Option<Cause> {
             .and_then(|l| host_in(l));
         return Some(Cause::Connection { host });
     }
-    let first_error = ev.find("ERROR").map(message);
+    // The first error that says something: a bare `ERROR:` names nothing.
+    let first_error = ev
+        .lines
+        .iter()
+        .filter(|l| l.contains("ERROR"))
+        .map(|l| message(l))
+        .find(|m| !m.is_empty());
     Some(Cause::Other {
         detail: match (first_error, end) {
             (Some(e), _) => e,
@@ -490,6 +496,34 @@ mod tests {
             run(19, "").unwrap().to_string(),
             "freshclam exit 19 (other)"
         );
+    }
+
+    #[test]
+    fn an_empty_error_line_is_not_an_empty_cause() {
+        // Found by fuzzing (fuzz target freshclam_output): a bare `ERROR:` line made the
+        // cause's text empty.
+        for out in ["ERROR:", "ERROR:   ", "x\n  ERROR:\n"] {
+            let c = run(14, out).unwrap();
+            assert_eq!(c.key(), "other");
+            assert_eq!(
+                c.to_string(),
+                "freshclam exit 14 (failed update)",
+                "{out:?}"
+            );
+        }
+        assert_eq!(
+            run(14, "ERROR:\nERROR: Update failed for database: daily\n")
+                .unwrap()
+                .to_string(),
+            "Update failed for database: daily"
+        );
+        let c = classify(&End::Signaled(9), &{
+            let mut ev = Evidence::default();
+            ev.see("ERROR:");
+            ev
+        })
+        .unwrap();
+        assert!(!c.to_string().is_empty());
     }
 
     #[test]
