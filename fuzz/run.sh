@@ -14,7 +14,8 @@
 # FUZZ_SANITIZER=address fuzz/run.sh --full runs the full one under ASan too.
 # Needs the nightly toolchain and cargo-fuzz (`cargo install --locked cargo-fuzz`); without
 # either it prints one "SKIP: ..." line and exits 0. The first build takes minutes.
-# Files: seeds in fuzz/corpus/<target>/ (committed, never written), findings in
+# Builds go to $FUZZ_TARGET_DIR (default /var/cache/clamav-freshen-fuzz/target when
+# writable, else fuzz/target). Files: seeds in fuzz/corpus/<target>/ (committed, never written), findings in
 # fuzz/artifacts/<target>/, libFuzzer's output in fuzz/logs/<target>.log. A finding is
 # replayed with `fuzz/target/<host>/release/<target> fuzz/artifacts/<target>/<file>`; every
 # one becomes a regression test and a seed (see README, "Fuzzing").
@@ -36,9 +37,15 @@ secs=${FUZZ_SECS:-3}
 runs=${FUZZ_RUNS:-10000000}
 san=${FUZZ_SANITIZER:-}
 [[ -n $san ]] || { [[ $mode == full ]] && san=leak || san=address; }
+# Builds outlive the clone where they can (CI starts from a fresh one each time): the
+# dependencies are then compiled once per machine, not once per run.
+base=${FUZZ_TARGET_DIR:-}
+if [[ -z $base ]]; then
+    if [[ -w /var/cache ]]; then base=/var/cache/clamav-freshen-fuzz/target; else base=target; fi
+fi
 case $san in
-address) tdir=target ;;
-leak | none) tdir=target/$san ;;
+address) tdir=$base ;;
+leak | none) tdir=$base/$san ;;
 *) echo "fuzz: FUZZ_SANITIZER must be address, leak or none" >&2; exit 2 ;;
 esac
 
