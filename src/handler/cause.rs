@@ -104,6 +104,76 @@ impl Cause {
     }
 }
 
+/// The advice for a recorded outcome (`failed: <cause>`, `refused: <cause>`, `forbidden`,
+/// `cool-down`, `clamd did not reload: ...`), read back from the cause's text as
+/// [`Cause`]'s `Display` writes it; `None` for a success.
+pub(crate) fn advice_for_outcome(outcome: &str) -> Option<&'static str> {
+    if crate::handler::state::is_success(outcome) {
+        return None;
+    }
+    if outcome.starts_with("clamd did not reload") {
+        return Some(
+            "check clamd (systemctl status clamav-daemon): its log names a database it could not load",
+        );
+    }
+    let text = outcome
+        .strip_prefix("failed: ")
+        .or_else(|| outcome.strip_prefix("refused: "))
+        .unwrap_or(outcome);
+    let sample = |c: Cause| c.advice();
+    let by_prefix: [(&str, &dyn Fn() -> &'static str); 12] = [
+        ("freshclam.conf error", &|| {
+            sample(Cause::Config {
+                location: None,
+                detail: String::new(),
+            })
+        }),
+        ("permission denied", &|| {
+            sample(Cause::Permissions {
+                detail: String::new(),
+            })
+        }),
+        ("database filesystem full", &|| {
+            sample(Cause::DiskFull {
+                detail: String::new(),
+            })
+        }),
+        ("forbidden", &|| sample(Cause::Forbidden)),
+        ("CDN cool-down", &|| sample(Cause::Cooldown { until: None })),
+        ("cool-down", &|| sample(Cause::Cooldown { until: None })),
+        ("ClamAV engine outdated", &|| {
+            sample(Cause::OutdatedEngine {
+                local: None,
+                recommended: None,
+            })
+        }),
+        ("signature verification failed", &|| {
+            sample(Cause::Signature {
+                detail: String::new(),
+            })
+        }),
+        ("mirror out of sync", &|| sample(Cause::MirrorOutOfSync)),
+        ("DNS TXT record too old", &|| sample(Cause::DnsStale)),
+        ("cannot connect to", &|| {
+            sample(Cause::Connection { host: None })
+        }),
+        ("freshclam timed out", &|| sample(Cause::Hung)),
+    ];
+    Some(
+        by_prefix
+            .iter()
+            .find(|(p, _)| text.starts_with(p))
+            .map_or_else(
+                || {
+                    sample(Cause::Other {
+                        detail: String::new(),
+                    })
+                },
+                |(_, advice)| advice(),
+            ),
+    )
+}
+
 impl fmt::Display for Cause {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -559,6 +629,21 @@ mod tests {
             Cause::Other { detail: "x".into() },
         ] {
             assert!(!c.to_string().is_empty() && !c.advice().is_empty() && !c.key().is_empty());
+            // The advice reads back from the recorded outcome, failed or refused.
+            for outcome in [format!("failed: {c}"), format!("refused: {c}")] {
+                assert_eq!(advice_for_outcome(&outcome), Some(c.advice()), "{outcome}");
+            }
         }
+        assert_eq!(advice_for_outcome("updated"), None);
+        assert_eq!(advice_for_outcome("reloaded"), None);
+        assert_eq!(
+            advice_for_outcome("forbidden"),
+            Some(Cause::Forbidden.advice())
+        );
+        assert!(
+            advice_for_outcome("clamd did not reload: x")
+                .unwrap()
+                .contains("clamd")
+        );
     }
 }

@@ -128,6 +128,12 @@ pub(crate) fn gather(env: &Env, cfg_problem: Option<&str>) -> Status {
             None => "never".into(),
         },
     );
+    if let Some(a) = last
+        .as_ref()
+        .and_then(|r| crate::handler::cause::advice_for_outcome(&r.outcome))
+    {
+        push("advice", a.to_string());
+    }
     if let Some(c) = last.as_ref().and_then(|r| r.clamd.as_ref()) {
         push(
             "last reload",

@@ -999,3 +999,30 @@ fn the_worker_is_told_who_started_the_repair_and_status_lists_them() {
         "{s}"
     );
 }
+
+#[test]
+fn status_gives_the_advice_for_the_last_failure() {
+    let w = World::new();
+    *w.state.0.borrow_mut() = Some(LastRepair {
+        started: NOW - 70,
+        finished: NOW - 60,
+        outcome:
+            "refused: database filesystem full: 0 KiB free on /var/lib/clamav, 32785 KiB needed"
+                .into(),
+        failures: 1,
+        next_allowed: None,
+        clamd: None,
+        by: Some("monitor".into()),
+    });
+    let s = status::gather(&w.env(), None).to_string();
+    assert!(
+        s.contains("advice:       free space on the database filesystem"),
+        "{s}"
+    );
+    w.state.0.borrow_mut().as_mut().unwrap().outcome = "updated".into();
+    assert!(
+        !status::gather(&w.env(), None)
+            .to_string()
+            .contains("advice:")
+    );
+}

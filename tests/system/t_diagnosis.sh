@@ -20,6 +20,7 @@ d_named() {
     out=$(ct_exec "$ct" clamav-freshen status) || true
     printf '%s\n' "$out" | sed 's/^/    status: /'
     grep -E '^last repair:' <<<"$out" | grep -qE -- "$pat" || fail "status does not name the cause"
+    grep -qE '^advice: +[a-z]' <<<"$out" || fail "status gives no advice for the cause"
     out=$(ct_exec "$ct" runuser -u nagios -- /usr/lib/nagios/plugins/check_clamav_freshness) || true
     echo "check: $out"
     grep -qE -- "last repair .* ago: .*$pat" <<<"$out" || fail "the check's text does not name the cause"
