@@ -259,18 +259,13 @@ impl BuiltinCheck {
                 // clamd as root's configuration names it: a clamd that did not load the
                 // files is a problem the repair fixes (it reloads clamd).
                 // Only where clamav-daemon is installed (its clamd.conf exists).
-                clamd: match cfg.clamd_endpoint() {
+                clamd: match clamd_socket(paths, cfg) {
                     Ok(Some(e))
                         if std::fs::symlink_metadata(paths.map(&cfg.clamd_conf)).is_ok() =>
                     {
                         crate::check::clamd_view::ClamdOptions::On {
                             conf: paths.map(&cfg.clamd_conf),
-                            socket: Some(match e {
-                                crate::clamav::clamd::Endpoint::Unix(p) => {
-                                    crate::clamav::clamd::Endpoint::Unix(paths.map(&p))
-                                }
-                                tcp => tcp,
-                            }),
+                            socket: Some(e),
                             grace: None,
                         }
                     }
@@ -289,6 +284,21 @@ impl Checker for BuiltinCheck {
     }
 }
 
+/// Root's `clamd_socket`, a Unix path re-rooted in test mode.
+fn clamd_socket(paths: &Paths, cfg: &Config) -> Result<Option<Endpoint>, String> {
+    cfg.clamd_endpoint()
+        .map(|e| {
+            e.map(|e| match e {
+                Endpoint::Unix(p) => Endpoint::Unix(paths.map(&p)),
+                tcp => tcp,
+            })
+        })
+        .map_err(|e| e.to_string())
+}
+
+/// Where root talks to clamd and who must answer; `Ok(None)`: no clamd here.
+type Target = Result<Option<(Endpoint, Option<Peer>)>, String>;
+
 /// clamd at the endpoint root's configuration names, when clamd.conf (clamav-daemon)
 /// exists and names the same one.
 pub(crate) struct Clamd {
@@ -298,6 +308,7 @@ pub(crate) struct Clamd {
     owner: String,
     /// The test root (test builds only), under which clamd.conf's socket path is read too.
     root: Option<std::path::PathBuf>,
+    target: std::cell::OnceCell<Target>,
 }
 
 impl Clamd {
@@ -306,22 +317,21 @@ impl Clamd {
         Clamd {
             conf: paths.map(&cfg.clamd_conf),
             // Validated when the config was loaded.
-            endpoint: cfg
-                .clamd_endpoint()
-                .map(|e| {
-                    e.map(|e| match e {
-                        Endpoint::Unix(p) => Endpoint::Unix(paths.map(&p)),
-                        tcp => tcp,
-                    })
-                })
-                .map_err(|e| e.to_string()),
+            endpoint: clamd_socket(paths, cfg),
             owner: cfg.database_owner(caller.as_deref()),
             root: paths.root.clone(),
+            target: std::cell::OnceCell::new(),
         }
     }
 
+    /// The endpoint and its expected peer, worked out once per process (a reload polls
+    /// `VERSION` many times; clamd.conf is read for the first question only).
+    fn target(&self) -> Target {
+        self.target.get_or_init(|| self.read_target()).clone()
+    }
+
     /// The endpoint and its expected peer, once clamd.conf agreed.
-    fn target(&self) -> Result<Option<(Endpoint, Option<Peer>)>, String> {
+    fn read_target(&self) -> Target {
         let Some(ours) = self.endpoint.clone()? else {
             return Ok(None);
         };

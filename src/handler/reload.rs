@@ -27,7 +27,7 @@ pub(crate) trait Scanner {
 }
 
 /// Longest single exchange with clamd.
-const ASK: Duration = Duration::from_secs(5);
+pub(crate) const ASK: Duration = Duration::from_secs(5);
 /// Pause between two `VERSION`s while clamd reloads.
 pub(crate) const POLL: Duration = Duration::from_millis(500);
 

@@ -30,10 +30,9 @@ pub(crate) struct LastRepair {
 /// Repairs kept in the history file (newest last), for `status`.
 pub(crate) const HISTORY_LEN: usize = 10;
 
-/// A trigger label as stored: a short lowercase word, else nothing.
+/// A trigger label as stored: one of [`crate::handler::origin::By`]'s, else nothing.
 fn label(s: &str) -> Option<String> {
-    (!s.is_empty() && s.len() <= 16 && s.bytes().all(|b| b.is_ascii_lowercase()))
-        .then(|| s.to_string())
+    crate::handler::origin::By::parse(s).map(|b| b.as_str().to_string())
 }
 
 /// Whether an outcome text (the ladder's `Outcome` as written) is a success.

@@ -222,7 +222,7 @@ fn clamd_line(env: &Env, files: Option<u32>) -> Option<(String, bool)> {
         Ok(Some(e)) => e,
         Err(e) => return Some((format!("REFUSED: {e}"), false)),
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let deadline = std::time::Instant::now() + crate::handler::reload::ASK;
     Some(match env.p.scanner.loaded(deadline) {
         Ok(l) => {
             let daily = l

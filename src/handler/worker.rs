@@ -7,14 +7,12 @@ use crate::handler::flight;
 use crate::handler::flow::Env;
 use crate::handler::ladder::{self, Outcome, Report};
 use crate::handler::origin::By;
+use crate::handler::reload::ASK;
 use crate::handler::reload::{self, Sync};
 use crate::handler::state::LastRepair;
 use crate::handler::when;
 use std::fs::File;
 use std::time::{Duration, Instant};
-
-/// Longest wait for clamd's first `VERSION` answer when deciding.
-const ASK: Duration = Duration::from_secs(5);
 
 fn sync_scanner(env: &Env, files: u32) -> Sync {
     reload::sync(
