@@ -6,8 +6,6 @@
 //! Built only with the `fuzzing` feature, which nothing but the fuzz crate enables: the
 //! packaged binaries carry no part of this. `cargo test --features fuzzing` replays the
 //! committed corpora (`fuzz/corpus/<target>/`) through the same functions.
-//!
-//! Not covered: an HTTP mirror reply, which no code here parses yet.
 
 use crate::clamav::clamd::{self, Endpoint};
 use crate::clamav::cvd::{self, HEADER_LEN};
@@ -39,6 +37,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("check_args", check_args),
     ("handler_config", handler_config),
     ("freshclam_output", freshclam_output),
+    ("http_reply", http_reply),
 ];
 
 fn printable_ascii(s: &str) -> bool {
@@ -388,6 +387,43 @@ pub fn freshclam_output(data: &[u8]) {
     }
     if let Some(c) = c {
         assert!(!c.to_string().is_empty() && !c.key().is_empty() && !c.advice().is_empty());
+    }
+}
+
+/// A mirror's HTTP reply (the mirror, or anyone on the path to a plain-HTTP one, writes
+/// it): where the head ends, the head itself, a chunked body's decoding, and a redirect's
+/// Location through the URL grammar, which must round-trip.
+pub fn http_reply(data: &[u8]) {
+    use crate::mirror::url::{MirrorUrl, Scheme};
+    use crate::mirror::{http, reply};
+    let Some((end, len)) = reply::head_end(data) else {
+        return;
+    };
+    assert!(len < end && end <= data.len());
+    let Ok(h) = reply::parse_head(&data[..len]) else {
+        return;
+    };
+    assert!((100..=599).contains(&h.status));
+    assert!(
+        h.reason.len() <= 80 && printable_ascii(&h.reason),
+        "{:?}",
+        h.reason
+    );
+    if h.chunked {
+        assert!(h.content_length.is_none());
+        if let Ok(body) = http::dechunk_for_fuzzing(&data[end..], 512) {
+            assert!(body.len() <= data.len() - end);
+        }
+    }
+    if let Some(l) = &h.location
+        && let Ok(u) = MirrorUrl::parse(l, Scheme::Https)
+    {
+        assert_eq!(
+            MirrorUrl::parse(&u.to_string(), Scheme::Http),
+            Ok(u.clone()),
+            "{l:?}"
+        );
+        assert!(u.path.starts_with('/') && printable_ascii(&u.host));
     }
 }
 

@@ -8,6 +8,7 @@
 //! clamav/   ClamAV's own files: CVD/CLD header, freshclam.conf, freshclam.dat   (both)
 //! nagios/   the monitor's vocabulary: states, ranges, the external command file  (both)
 //! dns/      the TXT record current.cvd.clamav.net and a small stub resolver      (both)
+//! mirror/   a mirror's daily header over HTTP(S): URL, request, reply, TLS     (both)
 //! check/    the plugin: command line, the check itself and its report           (check, heal)
 //! handler/  the root handler: command line, config, decision, lock, ladder,
 //!           service manager, freshclam, database fixes, state, audit             (handler)
@@ -22,6 +23,7 @@
 pub(crate) mod clamav;
 pub(crate) mod defaults;
 pub(crate) mod dns;
+pub(crate) mod mirror;
 pub(crate) mod nagios;
 #[allow(unsafe_code)]
 pub(crate) mod system;

@@ -206,8 +206,8 @@ fn working_server_answers_after_a_good_txt() {
 
 #[test]
 fn a_txt_record_older_than_freshclams_limit_is_not_the_published_version() {
-    // 3 h is freshclam's limit: a record just inside is used, one past it is not.
-    let fresh = support::txt_text(27480, now() - 3 * 3600 + 120);
+    // 12 h is freshclam's limit: a record just inside is used, one past it is not.
+    let fresh = support::txt_text(27480, now() - 12 * 3600 + 120);
     let d = fresh_db();
     let srv = DnsServer::start(Mode::txt(&fresh));
     let (code, out) = check_dir(d.path(), &srv, &[]);
@@ -216,7 +216,7 @@ fn a_txt_record_older_than_freshclams_limit_is_not_the_published_version() {
     let stale = support::txt_text(27480, now() - 13 * 3600);
     let line = assert_unknown(Mode::txt(&stale), &[], "is stale: record time ");
     assert!(
-        line.contains("(13h 0m ago), older than freshclam's 3-hour limit"),
+        line.contains("(13h 0m ago), older than freshclam's 12-hour limit"),
         "{line}"
     );
     // A database past --max-age with a stale record: CRITICAL, and the record named.

@@ -13,6 +13,18 @@ daily.cld (the higher one wins) in freshclam's DatabaseDirectory, and the publis
 from field 2 of the DNS TXT record current.cvd.clamav.net (freshclam's DNSDatabaseInfo), asked \
 directly of the nameservers in /etc/resolv.conf (UDP, TCP when truncated). The lag is \
 published minus local, never below 0. No subprocess, no root needed: the check only reads.\n\n\
+Sites with their own mirror get the published version from it, as freshclam does: with \
+PrivateMirror in freshclam.conf (the mirrors in order, daily.cld then daily.cvd), with \
+DNSDatabaseInfo no (DatabaseMirror, ClamAV's CDN by default), or with -m URL, the check \
+asks the mirror for the first 512 bytes of the daily database (HTTP Range bytes=0-511; a \
+mirror that ignores Range is read no further), over http or https (the system's CAs, or \
+--ca-file), through freshclam.conf's HTTPProxyServer/HTTPProxyPort when set, within the \
+same -t. The text names it: `published by mirror URL: daily N`. ClamAV's CDN \
+(*.clamav.net) is asked at most once an hour (its answer is kept in --cache-dir). A TXT \
+record older than freshclam's 12-hour limit is replaced by freshclam.conf's DatabaseMirror \
+header when it names one. With --compare-dns the mirror is compared with DNS: a filter as \
+current as a mirror that lags DNS is WARNING (`the mirror lags the published daily by N`, \
+perfdata mirror_lag; CRITICAL past --max-age), and the handler does not repair it.\n\n\
 Output: one line `CLAMAV <STATE> - <text> | <perfdata>`, perfdata daily, published, \
 lag;warn;crit;0; and age (seconds since the local database was built), and clamd_daily when \
 clamd is asked; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN.\n\n\
@@ -25,7 +37,7 @@ the published one, or ahead of it but built over 48 hours ago (or in the future)
 CRITICAL as implausible. The MD5 of a daily.cvd is computed only when the file changed \
 (device, inode, size, mtime, ctime), remembered in --cache-dir. A DNS failure, timeout, \
 NXDOMAIN, SERVFAIL, missing or unparsable TXT record, or one whose record time (field 3) is \
-over 3 hours old (freshclam's own limit: it then ignores the record) is UNKNOWN, or CRITICAL when the local \
+over 12 hours old (freshclam's own limit: it then ignores the record) is UNKNOWN, or CRITICAL when the local \
 database was built more than --max-age hours ago. Bad arguments are UNKNOWN. An active \
 freshclam CDN cool-down (freshclam.dat) is mentioned in the text; one more than 48 hours \
 ahead is named bogus and ignored.\n\n\
@@ -76,6 +88,29 @@ pub(crate) struct Cli {
     /// (default current.cvd.clamav.net).
     #[arg(short = 'H', long = "dns-name", value_name = "NAME")]
     pub(crate) dns_name: Option<String>,
+
+    /// Mirror whose daily header is the published version (http:// or https://, as
+    /// freshclam's PrivateMirror), instead of what freshclam.conf says.
+    #[arg(
+        short = 'm',
+        long = "mirror",
+        value_name = "URL",
+        conflicts_with = "dns_name"
+    )]
+    pub(crate) mirror: Option<String>,
+
+    /// With a mirror as the source (-m, PrivateMirror, DNSDatabaseInfo no), also ask DNS
+    /// and say when the mirror lags it (WARNING: repair the mirror, not the filter).
+    #[arg(long = "compare-dns")]
+    pub(crate) compare_dns: bool,
+
+    /// CA certificates (PEM) an https mirror must chain to.
+    #[arg(
+        long = "ca-file",
+        value_name = "FILE",
+        default_value = "/etc/ssl/certs/ca-certificates.crt"
+    )]
+    pub(crate) ca_file: std::path::PathBuf,
 
     /// Nameserver to ask (IP address, optional :PORT) instead of those in /etc/resolv.conf.
     #[arg(short = 's', long = "server", value_name = "SERVER[:PORT]")]

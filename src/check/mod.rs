@@ -3,12 +3,15 @@
 pub(crate) mod clamd_view;
 pub(crate) mod cli;
 pub(crate) mod engine;
+pub(crate) mod header_cache;
 pub(crate) mod integrity;
 pub(crate) mod plausible;
 pub(crate) mod plugin;
+pub(crate) mod source;
 pub(crate) mod verified_cache;
 
 use crate::dns::{parse_server, valid_name};
+use crate::mirror::url::{MirrorUrl, Scheme};
 use crate::nagios::ServiceState;
 use crate::nagios::range::Range;
 use anyhow::{Context, Result};
@@ -21,7 +24,7 @@ use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const USAGE: &str = "Usage: check_clamav_freshness [-f CONF] [-d DIR] [-H NAME] \
-[-s SERVER[:PORT]] [-t SECS] [-w RANGE] [-c RANGE] [--max-age HOURS] [--cache-dir DIR] \
+[-m URL] [--compare-dns] [--ca-file FILE] [-s SERVER[:PORT]] [-t SECS] [-w RANGE] [-c RANGE] [--max-age HOURS] [--cache-dir DIR] \
 [-C SOCKET] [--clamd-conf FILE] [--clamd-grace SECS] [--no-clamd] [-v] [-V] [-h]";
 
 fn options(cli: &Cli) -> Result<CheckOptions> {
@@ -46,6 +49,14 @@ fn options(cli: &Cli) -> Result<CheckOptions> {
         warning: range(&cli.warning, "warning")?,
         critical: range(&cli.critical, "critical")?,
         max_age: Duration::from_secs(cli.max_age * 3600),
+        mirror: cli
+            .mirror
+            .as_deref()
+            .map(|m| MirrorUrl::parse(m, Scheme::Http))
+            .transpose()
+            .context("-m")?,
+        compare_dns: cli.compare_dns,
+        ca_file: cli.ca_file.clone(),
         last_repair: Some(cli.last_repair.clone()),
         clamd: if cli.no_clamd {
             ClamdOptions::Off

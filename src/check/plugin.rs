@@ -6,13 +6,18 @@
 
 use super::clamd_view::{self, ClamdOptions, OnDisk, Seen};
 use super::engine;
+use super::header_cache;
 use super::integrity::{self, IntegrityError};
 use super::plausible;
-use super::verified_cache::VerifiedCache;
+use super::source::{self, Source, SourceError};
+use super::verified_cache::{self, VerifiedCache};
 use crate::clamav::cvd::{self, DbFormat, LocalDb};
 use crate::clamav::freshclam_conf::{self, FreshclamConf};
 use crate::clamav::freshclam_dat::{Cooldown, FreshclamDat};
 use crate::dns::{self, DnsInfo};
+use crate::mirror::tls::Tls;
+use crate::mirror::url::MirrorUrl;
+use crate::mirror::{self, MirrorError, Mirrors};
 use crate::nagios::ServiceState;
 use crate::nagios::range::Range;
 use std::net::SocketAddr;
@@ -47,6 +52,13 @@ pub(crate) struct CheckOptions {
     pub(crate) critical: Range,
     /// `--max-age`: local build older than this is CRITICAL when DNS cannot answer.
     pub(crate) max_age: Duration,
+    /// `-m`: the mirror whose daily header is the published version.
+    pub(crate) mirror: Option<MirrorUrl>,
+    /// `--compare-dns`: with a mirror as the source, also ask DNS, and name a mirror that
+    /// lags it.
+    pub(crate) compare_dns: bool,
+    /// `--ca-file`: the CAs an https mirror's certificate must chain to.
+    pub(crate) ca_file: PathBuf,
     /// The handler's last-repair record: when the check is not OK and the last repair did
     /// not succeed, its outcome (the cause) ends the text.
     pub(crate) last_repair: Option<PathBuf>,
@@ -68,6 +80,9 @@ impl Default for CheckOptions {
             warning: Range::upto(0.0),
             critical: Range::upto(1.0),
             max_age: Duration::from_secs(DEFAULT_MAX_AGE_HOURS * 3600),
+            mirror: None,
+            compare_dns: false,
+            ca_file: crate::mirror::tls::SYSTEM_CA_FILE.into(),
             last_repair: Some(crate::defaults::LAST_REPAIR.into()),
             clamd: ClamdOptions::default(),
         }
@@ -90,6 +105,9 @@ pub(crate) struct CheckReport {
     pub(crate) lag: Option<u32>,
     /// freshclam.dat's cool-down; a bogus one is named in the text and not obeyed.
     pub(crate) cooldown: Cooldown,
+    /// The database is as new as its mirror, and the mirror lags ClamAV's DNS by this
+    /// many revisions: nothing on this filter can be repaired.
+    pub(crate) mirror_lag: Option<u32>,
 }
 
 impl CheckReport {
@@ -163,6 +181,7 @@ pub(crate) fn format_age(secs: i64) -> String {
 /// Runs the check at `now` (epoch seconds) without a verification cache: every run reads a
 /// .cvd's body for its MD5. Never panics on bad input; never OK without both versions in
 /// hand.
+#[cfg(test)]
 pub(crate) fn run(opts: &CheckOptions, now: i64) -> CheckReport {
     run_with_cache(opts, None, now)
 }
@@ -303,6 +322,7 @@ fn assess_files(
         published: None,
         lag: None,
         cooldown: Cooldown::None,
+        mirror_lag: None,
     };
     let early = |report: CheckReport, cooldown: &str| Assessment {
         report,
@@ -313,7 +333,7 @@ fn assess_files(
     };
 
     // Where to look, and what to ask.
-    let (dir, name) = match locate(opts, &mut r.details) {
+    let (dir, source) = match locate(opts, &mut r.details) {
         Ok(x) => x,
         Err(reason) => {
             r.text = reason.to_string();
@@ -391,16 +411,21 @@ fn assess_files(
     };
 
     // The published version.
-    let published = published_daily(opts, &name, deadline, now, &mut r.details);
+    let published = published(opts, &source, cache_dir, deadline, now, &mut r.details);
     let published = match published {
         Ok(p) => p,
         Err(reason) => {
             let stale = age.is_some_and(|a| a as u64 > opts.max_age.as_secs());
+            let whatever = if matches!(source, Source::Dns { .. }) {
+                "DNS"
+            } else {
+                "the mirror"
+            };
             if stale {
                 r.state = ServiceState::Critical;
                 r.text = format!(
-                    "daily {version} is stale: {built}, over the {}h limit, whatever DNS says \
-                     ({reason})",
+                    "daily {version} is stale: {built}, over the {}h limit, whatever {whatever} \
+                     says ({reason})",
                     opts.max_age.as_secs() / 3600
                 );
             } else {
@@ -412,14 +437,23 @@ fn assess_files(
             return done(r, None);
         }
     };
-    let info = published;
-    let published = info.daily;
+    let Published {
+        daily: published,
+        dns: info,
+        by,
+        dns_daily,
+    } = published;
     r.published = Some(published);
     let implausible = plausible::implausible_lead(version, published, build_epoch, now);
     let lag = published.saturating_sub(version);
     r.lag = Some(lag);
+    // A mirror behind ClamAV's DNS: the filter cannot be fresher than its mirror.
+    let mirror_lag = dns_daily
+        .map(|d| d.saturating_sub(published))
+        .filter(|l| *l > 0);
+    let mirror_perf = mirror_lag.map_or(String::new(), |l| format!(" mirror_lag={l};;;0;"));
     r.perfdata = format!(
-        "daily={version} published={published} lag={lag};{};{};0;{age_perf}",
+        "daily={version} published={published} lag={lag};{};{};0;{age_perf}{mirror_perf}",
         opts.warning, opts.critical
     );
     r.state = if implausible.is_some() || opts.critical.alerts(f64::from(lag)) {
@@ -429,6 +463,7 @@ fn assess_files(
     } else {
         ServiceState::Ok
     };
+    let is_implausible = implausible.is_some();
     let what = match (implausible, lag) {
         (Some(why), _) => format!("daily {version} is implausible: {why}"),
         (None, 0) if version > published => {
@@ -438,17 +473,42 @@ fn assess_files(
         (None, 1) => format!("daily {version} is 1 revision behind published {published}"),
         (None, n) => format!("daily {version} is {n} revisions behind published {published}"),
     };
-    r.text = format!("{what}, {built}");
-    done(r, Some(info))
+    let by = by.map_or(String::new(), |b| format!(" ({b})"));
+    r.text = format!("{what}{by}, {built}");
+    if let (Some(ml), Some(d)) = (mirror_lag, dns_daily) {
+        let note = format!(
+            "; the mirror lags the published daily by {ml} (DNS says {d}): repair the mirror"
+        );
+        r.text.push_str(&note);
+        if r.state == ServiceState::Ok && !is_implausible {
+            // Its own state: nothing here to repair, but the filter is behind.
+            r.mirror_lag = Some(ml);
+            r.state = if age.is_some_and(|a| a as u64 > opts.max_age.as_secs()) {
+                r.text.push_str(&format!(
+                    "; over the {}h limit",
+                    opts.max_age.as_secs() / 3600
+                ));
+                ServiceState::Critical
+            } else {
+                ServiceState::Warning
+            };
+        }
+    }
+    done(r, info)
 }
 
-/// Age past which freshclam does not trust the TXT record's versions (libfreshclam: 3 h).
-pub(crate) const STALE_TXT_SECS: i64 = 3 * 3600;
+/// Age past which freshclam does not trust the TXT record's versions (libfreshclam's
+/// `DNS_WARNING_THRESHOLD_HOURS`: 12 h).
+pub(crate) const STALE_TXT_SECS: i64 = 12 * 3600;
 
-/// freshclam.conf could not be used to find the database or the TXT name.
+/// freshclam.conf could not be used to find the database or the published version.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot use freshclam.conf: {0}")]
-struct LocateError(freshclam_conf::ConfError);
+enum LocateError {
+    #[error("cannot use freshclam.conf: {0}")]
+    Conf(freshclam_conf::ConfError),
+    #[error("cannot use {0}")]
+    Source(#[from] SourceError),
+}
 
 /// Why DNS could not tell the published version (the text goes into the status line).
 #[derive(Debug, thiserror::Error)]
@@ -457,7 +517,7 @@ enum PublishedError {
     Dns(#[from] dns::DnsError),
     #[error(
         "the DNS TXT record from {server} is stale: record time {time} ({age} ago), older than \
-         freshclam's 3-hour limit"
+         freshclam's 12-hour limit"
     )]
     Stale {
         server: std::net::SocketAddr,
@@ -470,38 +530,71 @@ enum PublishedError {
         server: std::net::SocketAddr,
         text: String,
     },
+    #[error("{0}")]
+    Mirror(#[from] MirrorError),
+    #[error("{0}")]
+    Source(#[from] SourceError),
+    /// The TXT record is stale, and the mirrors freshclam.conf names could not tell either.
+    #[error("{stale}; no mirror told instead: {mirror}")]
+    StaleNoMirror {
+        stale: Box<PublishedError>,
+        mirror: MirrorError,
+    },
 }
 
-/// The database directory and TXT name, from the options and freshclam.conf.
+/// The published daily, and where it comes from.
+struct Published {
+    daily: u32,
+    /// The TXT record, when DNS was asked and answered.
+    dns: Option<DnsInfo>,
+    /// `published by mirror http://m: daily 4`, when a mirror told.
+    by: Option<String>,
+    /// With `--compare-dns`: the daily DNS publishes, to compare the mirror with.
+    dns_daily: Option<u32>,
+}
+
+/// The database directory and where the published version comes from, from the options and
+/// freshclam.conf.
 fn locate(
     opts: &CheckOptions,
     details: &mut Vec<String>,
-) -> Result<(PathBuf, String), LocateError> {
+) -> Result<(PathBuf, Source), LocateError> {
     // The conf is only needed for what the options leave open.
-    if let (Some(d), Some(n)) = (&opts.database_dir, &opts.dns_name) {
-        return Ok((d.clone(), n.clone()));
-    }
-    let conf = match FreshclamConf::load(&opts.freshclam_conf) {
-        Ok(c) => {
-            details.push(format!("read {}", opts.freshclam_conf.display()));
-            c
+    let conf = if opts.database_dir.is_some() && (opts.dns_name.is_some() || opts.mirror.is_some())
+    {
+        None
+    } else {
+        match FreshclamConf::load(&opts.freshclam_conf) {
+            Ok(c) => {
+                details.push(format!("read {}", opts.freshclam_conf.display()));
+                Some(c)
+            }
+            // `-d` makes a missing freshclam.conf fine (a check on another host's copy, a
+            // test).
+            Err(freshclam_conf::ConfError::Open(e))
+                if opts.database_dir.is_some() && e.is_not_found() =>
+            {
+                details.push(format!(
+                    "{} not found, using freshclam's defaults",
+                    opts.freshclam_conf.display()
+                ));
+                None
+            }
+            Err(e) => return Err(LocateError::Conf(e)),
         }
-        // `-d` makes a missing freshclam.conf fine (a check on another host's copy, a test).
-        Err(freshclam_conf::ConfError::Open(e))
-            if opts.database_dir.is_some() && e.is_not_found() =>
-        {
-            details.push(format!(
-                "{} not found, using freshclam's defaults",
-                opts.freshclam_conf.display()
-            ));
-            FreshclamConf::default()
-        }
-        Err(e) => return Err(LocateError(e)),
     };
-    Ok((
-        opts.database_dir.clone().unwrap_or(conf.database_directory),
-        opts.dns_name.clone().unwrap_or(conf.dns_database_info),
-    ))
+    let source = source::choose(
+        opts.mirror.as_ref(),
+        opts.dns_name.as_deref(),
+        conf.as_ref(),
+        opts.compare_dns,
+    )?;
+    let dir = match (&opts.database_dir, conf) {
+        (Some(d), _) => d.clone(),
+        (None, Some(c)) => c.database_directory,
+        (None, None) => freshclam_conf::DEFAULT_DATABASE_DIRECTORY.into(),
+    };
+    Ok((dir, source))
 }
 
 /// `; freshclam CDN cool-down until ...` when freshclam.dat says so, `; bogus cool-down ...`
@@ -554,9 +647,117 @@ fn verify_all(
     Ok(())
 }
 
+/// The published daily from `source`: DNS (a stale record replaced by the mirrors', when
+/// freshclam.conf names some), or the mirrors' header (compared with DNS on request).
+fn published(
+    opts: &CheckOptions,
+    source: &Source,
+    cache_dir: Option<&Path>,
+    deadline: Instant,
+    now: i64,
+    details: &mut Vec<String>,
+) -> Result<Published, PublishedError> {
+    let tls = Tls::new(opts.ca_file.clone());
+    match source {
+        Source::Dns { name, fallback } => match dns_daily(opts, name, deadline, now, details) {
+            Ok(info) => Ok(Published {
+                daily: info.daily,
+                dns: Some(info),
+                by: None,
+                dns_daily: None,
+            }),
+            Err(stale @ PublishedError::Stale { .. }) => {
+                let Some(mirrors) = fallback else {
+                    return Err(stale);
+                };
+                details.push("TXT record stale: asking freshclam.conf's mirrors".into());
+                match mirror_daily(mirrors, &tls, cache_dir, deadline, now, details) {
+                    Ok((daily, by)) => Ok(Published {
+                        daily,
+                        dns: None,
+                        by: Some(format!("the DNS record is stale; {by}")),
+                        dns_daily: None,
+                    }),
+                    Err(mirror) => Err(PublishedError::StaleNoMirror {
+                        stale: Box::new(stale),
+                        mirror,
+                    }),
+                }
+            }
+            Err(e) => Err(e),
+        },
+        Source::Mirror {
+            mirrors,
+            why,
+            compare,
+        } => {
+            details.push(format!("published version from the mirror: {why}"));
+            let (daily, by) = mirror_daily(mirrors, &tls, cache_dir, deadline, now, details)?;
+            // The comparison only adds a finding: DNS failing here changes nothing.
+            let dns = compare.as_deref().and_then(|name| {
+                dns_daily(opts, name, deadline, now, details)
+                    .map_err(|e| details.push(format!("comparison with DNS: {e}")))
+                    .ok()
+            });
+            Ok(Published {
+                daily,
+                dns_daily: dns.as_ref().map(|d| d.daily),
+                dns,
+                by: Some(by),
+            })
+        }
+    }
+}
+
+/// The mirrors' daily and `published by mirror URL: daily N`. ClamAV's CDN is asked at
+/// most once an hour: its answer is kept in the cache directory.
+fn mirror_daily(
+    mirrors: &Mirrors,
+    tls: &Tls,
+    cache_dir: Option<&Path>,
+    deadline: Instant,
+    now: i64,
+    details: &mut Vec<String>,
+) -> Result<(u32, String), MirrorError> {
+    let cdn = mirrors.urls.first().filter(|u| u.is_public_cdn());
+    let dir = cdn
+        .and(cache_dir)
+        .and_then(|d| verified_cache::open_dir(d).ok());
+    if let (Some(url), Some(dir)) = (cdn, &dir)
+        && let Ok(Some(c)) = header_cache::get(dir, &url.to_string(), now)
+    {
+        details.push(format!(
+            "{url}: daily {} from the cache ({} ago; ClamAV's CDN is asked at most hourly)",
+            c.header.version,
+            format_age(now - c.fetched)
+        ));
+        return Ok((
+            c.header.version,
+            format!("published by mirror {url}: daily {}", c.header.version),
+        ));
+    }
+    let served = mirror::daily_header(mirrors, tls, deadline, details)?;
+    details.push(format!(
+        "mirror {}: {} version {}, built {}, f-level {}",
+        served.url,
+        served.file,
+        served.header.version,
+        served.header.build_time,
+        served.header.flevel
+    ));
+    if served.url.is_public_cdn()
+        && let Some(dir) = cache_dir.and_then(|d| verified_cache::open_dir(d).ok())
+        && let Err(e) = header_cache::put(&dir, &served.url.to_string(), now, &served.raw)
+    {
+        details.push(format!("CDN header cache: not written ({e})"));
+    }
+    let v = served.header.version;
+    Ok((v, format!("published by mirror {}: daily {v}", served.url)))
+}
+
 /// Asks DNS and parses the TXT record (field 2 is the published daily); the error is the
 /// reason, for humans.
-fn published_daily(
+fn dns_daily(
     opts: &CheckOptions,
     name: &str,
     deadline: Instant,
@@ -585,7 +786,7 @@ fn published_daily(
             format_utc(t)
         ))
     ));
-    // freshclam distrusts a record older than 3 hours (and falls back to asking the mirror):
+    // freshclam distrusts a record older than 12 hours (and falls back to asking the mirror):
     // its daily is not "what is published" any more.
     if let Some(t) = info.record_time
         && now.saturating_sub(t) > STALE_TXT_SECS
@@ -638,6 +839,7 @@ mod tests {
             published: None,
             lag: None,
             cooldown: Cooldown::None,
+            mirror_lag: None,
         };
         assert_eq!(
             r.status_line(),

@@ -94,8 +94,8 @@ pub(crate) enum Ignored {
     NotRegular,
     #[error("owned by uid {uid}, not {euid}")]
     NotOwned { uid: u32, euid: u32 },
-    #[error("{len} bytes, larger than {MAX_LEN}")]
-    TooLarge { len: u64 },
+    #[error("{len} bytes, larger than {max}")]
+    TooLarge { len: u64, max: u64 },
     #[error("not a cache file of this format")]
     Format,
     #[error("{0}")]
@@ -147,56 +147,25 @@ impl VerifiedCache {
     /// The directory goes through the one secure open: a directory (never through a
     /// symlink) of the check's effective uid, closed to group and others.
     pub(crate) fn open(dir: &Path) -> Result<VerifiedCache, CacheError> {
-        let euid = nix::unistd::geteuid().as_raw();
-        let d = secure_open::open(dir, Access::Read, &Rules::own_dir(euid))
-            .map_err(|e| CacheError::refused(dir, e))?;
+        let d = open_dir(dir)?;
         let mut cache = VerifiedCache {
             path: dir.into(),
             dir: d,
             entries: Vec::new(),
             ignored: None,
         };
-        match cache.read_file(euid) {
+        let read = read_in(&cache.dir, FILE_NAME, MAX_LEN).and_then(|b| match b {
+            None => Ok(Vec::new()),
+            Some(bytes) => std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(parse)
+                .ok_or(Ignored::Format),
+        });
+        match read {
             Ok(entries) => cache.entries = entries,
             Err(why) => cache.ignored = Some(why),
         }
         Ok(cache)
-    }
-
-    /// The entries of the cache file; an error is why it is ignored. Absent is empty.
-    ///
-    /// Opened relative to the directory's descriptor (what the atomic replacement renames
-    /// over; the secure open takes paths) and checked on that descriptor as it would be: no
-    /// symlink, no blocking, a regular file of ours, bounded.
-    fn read_file(&self, euid: u32) -> Result<Vec<Entry>, Ignored> {
-        let fd = match openat(
-            self.dir.as_fd(),
-            FILE_NAME,
-            OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        ) {
-            Ok(fd) => fd,
-            Err(nix::Error::ENOENT) => return Ok(Vec::new()),
-            Err(nix::Error::ELOOP) => return Err(Ignored::Symlink),
-            Err(e) => return Err(std::io::Error::from(e).into()),
-        };
-        let f = File::from(fd);
-        let m = f.metadata()?;
-        if !m.is_file() {
-            return Err(Ignored::NotRegular);
-        }
-        if m.uid() != euid {
-            return Err(Ignored::NotOwned { uid: m.uid(), euid });
-        }
-        if m.len() > MAX_LEN {
-            return Err(Ignored::TooLarge { len: m.len() });
-        }
-        let mut bytes = Vec::with_capacity(m.len() as usize + 1);
-        f.take(MAX_LEN + 1).read_to_end(&mut bytes)?;
-        std::str::from_utf8(&bytes)
-            .ok()
-            .and_then(parse)
-            .ok_or(Ignored::Format)
     }
 
     /// Whether the file with `id` was verified to have a body with MD5 `md5`.
@@ -220,35 +189,78 @@ impl VerifiedCache {
         );
         self.entries.truncate(MAX_ENTRIES);
         let text = format(&self.entries);
-        self.write_atomically(text.as_bytes())
-            .map_err(|source| CacheError::Write {
-                dir: self.path.clone(),
-                source,
-            })?;
+        write_in(&self.dir, FILE_NAME, text.as_bytes()).map_err(|source| CacheError::Write {
+            dir: self.path.clone(),
+            source,
+        })?;
         self.ignored = None;
         Ok(())
     }
+}
 
-    fn write_atomically(&self, bytes: &[u8]) -> std::io::Result<()> {
-        let tmp = format!("{FILE_NAME}.{}.tmp", std::process::id());
-        // A leftover of a killed run with the same pid.
-        let _ = unlinkat(self.dir.as_fd(), tmp.as_str(), UnlinkatFlags::NoRemoveDir);
-        let fd = openat(
-            self.dir.as_fd(),
-            tmp.as_str(),
-            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-            Mode::from_bits_truncate(0o600),
-        )?;
-        let written = File::from(fd).write_all(bytes);
-        let renamed = written.and_then(|()| {
-            renameat(self.dir.as_fd(), tmp.as_str(), self.dir.as_fd(), FILE_NAME)
-                .map_err(std::io::Error::from)
-        });
-        if renamed.is_err() {
-            let _ = unlinkat(self.dir.as_fd(), tmp.as_str(), UnlinkatFlags::NoRemoveDir);
-        }
-        renamed
+/// The cache directory, opened through the one secure open: a directory (never through a
+/// symlink) of the check's effective uid, closed to group and others.
+pub(crate) fn open_dir(dir: &Path) -> Result<File, CacheError> {
+    let euid = nix::unistd::geteuid().as_raw();
+    secure_open::open(dir, Access::Read, &Rules::own_dir(euid))
+        .map_err(|e| CacheError::refused(dir, e))
+}
+
+/// The bytes of the file `name` in the cache directory `dir`; `None` when absent, an error
+/// when it is not to be used (why it is ignored).
+///
+/// Opened relative to the directory's descriptor (what the atomic replacement renames
+/// over; the secure open takes paths) and checked on that descriptor as it would be: no
+/// symlink, no blocking, a regular file of ours, at most `max` bytes.
+pub(crate) fn read_in(dir: &File, name: &str, max: u64) -> Result<Option<Vec<u8>>, Ignored> {
+    let euid = nix::unistd::geteuid().as_raw();
+    let fd = match openat(
+        dir.as_fd(),
+        name,
+        OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(nix::Error::ENOENT) => return Ok(None),
+        Err(nix::Error::ELOOP) => return Err(Ignored::Symlink),
+        Err(e) => return Err(std::io::Error::from(e).into()),
+    };
+    let f = File::from(fd);
+    let m = f.metadata()?;
+    if !m.is_file() {
+        return Err(Ignored::NotRegular);
     }
+    if m.uid() != euid {
+        return Err(Ignored::NotOwned { uid: m.uid(), euid });
+    }
+    if m.len() > max {
+        return Err(Ignored::TooLarge { len: m.len(), max });
+    }
+    let mut bytes = Vec::with_capacity(m.len() as usize + 1);
+    f.take(max + 1).read_to_end(&mut bytes)?;
+    Ok(Some(bytes))
+}
+
+/// Writes `name` in `dir` atomically: a new file renamed over the old one, so a reader sees
+/// the old or the new, never half, and a symlink in its place is replaced, never followed.
+pub(crate) fn write_in(dir: &File, name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = format!("{name}.{}.tmp", std::process::id());
+    // A leftover of a killed run with the same pid.
+    let _ = unlinkat(dir.as_fd(), tmp.as_str(), UnlinkatFlags::NoRemoveDir);
+    let fd = openat(
+        dir.as_fd(),
+        tmp.as_str(),
+        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::from_bits_truncate(0o600),
+    )?;
+    let written = File::from(fd).write_all(bytes);
+    let renamed = written.and_then(|()| {
+        renameat(dir.as_fd(), tmp.as_str(), dir.as_fd(), name).map_err(std::io::Error::from)
+    });
+    if renamed.is_err() {
+        let _ = unlinkat(dir.as_fd(), tmp.as_str(), UnlinkatFlags::NoRemoveDir);
+    }
+    renamed
 }
 
 fn format(entries: &[Entry]) -> String {

@@ -37,6 +37,11 @@ pub(crate) struct FreshclamConf {
     pub(crate) pid_file: Option<PathBuf>,
     pub(crate) database_mirrors: Vec<String>,
     pub(crate) private_mirrors: Vec<String>,
+    /// HTTPProxyServer, HTTPProxyPort, HTTPProxyUsername, HTTPProxyPassword.
+    pub(crate) http_proxy_server: Option<String>,
+    pub(crate) http_proxy_port: Option<u16>,
+    pub(crate) http_proxy_username: Option<String>,
+    pub(crate) http_proxy_password: Option<String>,
 }
 
 impl Default for FreshclamConf {
@@ -49,11 +54,20 @@ impl Default for FreshclamConf {
             pid_file: None,
             database_mirrors: Vec::new(),
             private_mirrors: Vec::new(),
+            http_proxy_server: None,
+            http_proxy_port: None,
+            http_proxy_username: None,
+            http_proxy_password: None,
         }
     }
 }
 
 impl FreshclamConf {
+    /// `DNSDatabaseInfo no`: freshclam asks no DNS and takes the mirror's word.
+    pub(crate) fn dns_disabled(&self) -> bool {
+        self.dns_database_info.eq_ignore_ascii_case("no")
+    }
+
     /// Reads at most [`MAX_LEN`]: on Debian the file belongs to clamav, who could make it a
     /// huge sparse file for root to read.
     pub(crate) fn load(path: &Path) -> Result<Self, ConfError> {
@@ -100,6 +114,18 @@ impl FreshclamConf {
                 "PidFile" => conf.pid_file = Some(abs(value)?),
                 "DatabaseMirror" => conf.database_mirrors.push(need(value)?),
                 "PrivateMirror" => conf.private_mirrors.push(need(value)?),
+                "HTTPProxyServer" => conf.http_proxy_server = Some(need(value)?),
+                "HTTPProxyPort" => {
+                    conf.http_proxy_port = Some(
+                        need(value)?
+                            .parse::<u16>()
+                            .ok()
+                            .filter(|p| *p > 0)
+                            .ok_or_else(|| (i + 1, format!("{key} must be a port number")))?,
+                    )
+                }
+                "HTTPProxyUsername" => conf.http_proxy_username = Some(need(value)?),
+                "HTTPProxyPassword" => conf.http_proxy_password = Some(need(value)?),
                 _ => {}
             }
         }

@@ -3,7 +3,7 @@
 //! The fields, as libfreshclam reads them (`libfreshclam_internal.h` names 0, 3, 4 and 5;
 //! `textrecordfield()` in `libfreshclam_internal.c` maps the databases to 1, 2, 6, 7):
 //! 0 the newest ClamAV release (`DNS_UPDATEINFO_NEWVERSION`), 1 main, 2 daily, 3 the
-//! record's time (`RECORDTIME`; freshclam distrusts a record over 3 h old), 4 the
+//! record's time (`RECORDTIME`; freshclam distrusts a record over 12 h old), 4 the
 //! version-warning flag (`VERSIONWARNING`: `0` silences freshclam's "Your ClamAV
 //! installation is OUTDATED!"), 5 the functionality level of the published databases
 //! (`REMOTEFLEVEL`: the f-level field of their CVD headers, 90 = ClamAV 0.100.0 for years;

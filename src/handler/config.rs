@@ -45,6 +45,9 @@ pub(crate) struct Config {
     pub(crate) warning_lag: u32,
     pub(crate) critical_lag: u32,
     pub(crate) max_age_hours: u64,
+    /// When the published version comes from a mirror (PrivateMirror, `DNSDatabaseInfo
+    /// no`), also ask DNS: a mirror behind it is the mirror's fault, and no repair starts.
+    pub(crate) check_compare_dns: bool,
     pub(crate) backoff_max_secs: u64,
     pub(crate) heal_wait_secs: u64,
     /// clamd.conf: when it exists, clamd is installed and is made to load the files.
@@ -82,6 +85,7 @@ impl Default for Config {
             warning_lag: 1,
             critical_lag: 2,
             max_age_hours: 48,
+            check_compare_dns: false,
             backoff_max_secs: 6 * 3600,
             heal_wait_secs: 7,
             clamd_conf: crate::defaults::CLAMD_CONF.into(),
@@ -413,7 +417,7 @@ mod tests {
             },
             Config::default()
         );
-        assert_eq!(all.len(), 28);
+        assert_eq!(all.len(), 29);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! decide-under-lock step (take the lock → recover an interrupted repair → gather facts →
 //! decide → audit the decision).
 
+use crate::check::plugin::CheckReport;
 use crate::clamav::freshclam_dat::Cooldown;
 use crate::handler::config::Config;
 use crate::handler::decide::{Decision, Facts, Policy, Trigger, allowed_from, decide};
@@ -99,6 +100,18 @@ impl Env<'_> {
         self.p.audit.event("decision", &fields);
     }
 
+    /// With `check_compare_dns`: the mirror's lag behind DNS when that is the filter's only
+    /// problem (the built-in check says so); then a repair cannot help.
+    fn mirror_lag_only(&self, known: Option<&CheckReport>) -> Option<u32> {
+        if !self.cfg.check_compare_dns {
+            return None;
+        }
+        match known {
+            Some(r) => r.mirror_lag,
+            None => self.p.checker.check(self.p.clock.now()).ok()?.mirror_lag,
+        }
+    }
+
     /// An active cool-down's end; a bogus one (more than 48 h away: freshclam.dat is the
     /// clamav user's file) is audited and not obeyed.
     pub(crate) fn cooldown_until(&self, now: i64) -> Option<i64> {
@@ -120,10 +133,13 @@ impl Env<'_> {
     }
 
     /// The decide-under-lock step. `Err` when the lock cannot be used at all (audited).
+    /// `known`: the built-in check's report when the caller has one (heal), so that the
+    /// mirror question does not ask the network twice.
     pub(crate) fn decide(
         &self,
         trigger: Trigger,
         extra: &[(&str, &dyn std::fmt::Display)],
+        known: Option<&CheckReport>,
     ) -> Result<Decided, LockUnusable> {
         let lock = self.p.lock.acquire().map_err(|source| {
             let e = LockUnusable {
@@ -148,7 +164,18 @@ impl Env<'_> {
             cooldown_until: self.cooldown_until(now),
         };
         let policy = self.policy();
-        let decision = decide(trigger, &facts, &policy);
+        let mut decision = decide(trigger, &facts, &policy);
+        if decision.is_repair()
+            && trigger != Trigger::Admin
+            && let Some(lag) = self.mirror_lag_only(known)
+        {
+            decision = Decision::Skip {
+                reason: format!(
+                    "mirror-lag: this filter is as current as its mirror, which lags the \
+                     published daily by {lag}: repair the mirror"
+                ),
+            };
+        }
         // The backoff's state at every decision: how many failures, when the next repair
         // may start.
         let next = when::stamp(allowed_from(&facts, &policy));

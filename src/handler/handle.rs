@@ -19,6 +19,6 @@ pub(crate) fn parse(state: &str, state_type: &str, attempt: &str) -> Result<Trig
 pub(crate) fn handle(env: &Env, trigger: Trigger) -> Result<String, HandlerError> {
     Ok(format!(
         "clamav-freshen: {}",
-        start_repair(env, trigger)?.summary
+        start_repair(env, trigger, None)?.summary
     ))
 }

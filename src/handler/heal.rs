@@ -27,6 +27,7 @@ pub(crate) fn heal(env: &Env) -> (String, i32) {
         Trigger::Heal {
             state: report.state,
         },
+        Some(&report),
     ) {
         Ok(s) => s,
         // NRPE still gets the check's verdict; the audit and stderr say why no repair.

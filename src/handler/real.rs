@@ -20,7 +20,7 @@ use crate::system;
 use crate::system::secure_open::{self, Access, Rules};
 use std::fs::File;
 use std::os::fd::{AsRawFd, RawFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -232,6 +232,8 @@ impl Database for DatabaseDir<'_> {
 /// The plugin's check, in-process, with the handler's thresholds.
 pub(crate) struct BuiltinCheck {
     opts: CheckOptions,
+    /// Root's own directory: verified files and the CDN's header are remembered there.
+    cache_dir: PathBuf,
 }
 
 impl BuiltinCheck {
@@ -242,6 +244,7 @@ impl BuiltinCheck {
             inside: false,
         };
         BuiltinCheck {
+            cache_dir: paths.state_dir.clone(),
             opts: CheckOptions {
                 freshclam_conf: paths.map(&cfg.freshclam_conf),
                 database_dir: None,
@@ -253,6 +256,10 @@ impl BuiltinCheck {
                 warning: lag(cfg.warning_lag.saturating_sub(1)),
                 critical: lag(cfg.critical_lag.saturating_sub(1)),
                 max_age: Duration::from_secs(cfg.max_age_hours * 3600),
+                // The source is freshclam.conf's, as freshclam's own.
+                mirror: None,
+                compare_dns: cfg.check_compare_dns,
+                ca_file: paths.map(Path::new(crate::mirror::tls::SYSTEM_CA_FILE)),
                 last_repair: Some(paths.state_file.clone()),
                 // A freshclam repair cannot help a clamd that did not reload: the handler's
                 // decisions stay on the files.
@@ -280,7 +287,8 @@ impl Checker for BuiltinCheck {
     /// A panic inside the check becomes an error (UNKNOWN) rather than killing an NRPE
     /// command.
     fn check(&self, now: i64) -> Result<CheckReport, CheckFailed> {
-        std::panic::catch_unwind(|| plugin::run(&self.opts, now)).map_err(|_| CheckFailed)
+        std::panic::catch_unwind(|| plugin::run_with_cache(&self.opts, Some(&self.cache_dir), now))
+            .map_err(|_| CheckFailed)
     }
 }
 

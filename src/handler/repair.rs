@@ -15,7 +15,7 @@ pub(crate) struct Outcome {
 }
 
 pub(crate) fn repair(env: &Env) -> Result<Outcome, HandlerError> {
-    let summary = start_repair(env, Trigger::Admin)?.summary;
+    let summary = start_repair(env, Trigger::Admin, None)?.summary;
     Ok(Outcome {
         lines: vec![format!("clamav-freshen: {summary}")],
         code: 0,
@@ -23,7 +23,7 @@ pub(crate) fn repair(env: &Env) -> Result<Outcome, HandlerError> {
 }
 
 pub(crate) fn repair_wait(env: &Env) -> Result<Outcome, HandlerError> {
-    let decided = env.decide(Trigger::Admin, &[("wait", &true)])?;
+    let decided = env.decide(Trigger::Admin, &[("wait", &true)], None)?;
     let Some(lock) = decided.lock else {
         return Ok(Outcome {
             lines: vec!["clamav-freshen: a repair is already running".into()],

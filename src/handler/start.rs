@@ -1,5 +1,6 @@
 //! Starting a repair in the detached worker: shared by `handle`, `heal` and `repair`.
 
+use crate::check::plugin::CheckReport;
 use crate::handler::decide::{Decision, Trigger};
 use crate::handler::error::HandlerError;
 use crate::handler::flow::Env;
@@ -13,8 +14,13 @@ pub(crate) struct Started {
 }
 
 /// Decides and, when repairing, spawns the worker.
-pub(crate) fn start_repair(env: &Env, trigger: Trigger) -> Result<Started, HandlerError> {
-    let decided = env.decide(trigger, &[])?;
+/// `known`: the built-in check's report, when the caller already ran it.
+pub(crate) fn start_repair(
+    env: &Env,
+    trigger: Trigger,
+    known: Option<&CheckReport>,
+) -> Result<Started, HandlerError> {
+    let decided = env.decide(trigger, &[], known)?;
     match (&decided.decision, decided.lock) {
         (Decision::Repair { reason }, Some(lock)) => {
             let at = env.p.clock.now();

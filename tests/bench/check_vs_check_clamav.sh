@@ -16,6 +16,11 @@
 # with --clamd-conf; skipped without python3. A real clamd would answer as fast (VERSION is a
 # string it keeps) but needs the databases loaded first; this measures the check's side.
 #
+# A fourth row times this check taking the published version from a local mirror instead
+# of DNS (-m http://127.0.0.1:PORT: a python3 http.server over the database directory, which
+# ignores Range, so the check stops reading after the header): issue 15's "a few
+# milliseconds on a local mirror, within 3 MiB".
+#
 # Usage: tests/bench/check_vs_check_clamav.sh [RUNS]      (default 30 runs per tool)
 # Env:   BENCH_DNS_ADDR (default 127.0.0.53), CLAMAV_TESTDB, CARGO_TARGET_DIR.
 set -euo pipefail
@@ -61,6 +66,11 @@ if [[ ${1:-} == --inner ]]; then
     if [[ -f $work/clamd.conf ]]; then
         measure "$work/clamd" "$runs" "$OURS" --clamd-conf "$work/clamd.conf"
     fi
+    if [[ -f $work/mirror.port ]]; then
+        m=http://127.0.0.1:$(cat "$work/mirror.port")
+        echo "--- check_clamav_freshness -m $m:"; "$OURS" --no-clamd -m "$m" || true
+        measure "$work/mirror" "$runs" "$OURS" --no-clamd -m "$m"
+    fi
     exit 0
 fi
 
@@ -85,8 +95,9 @@ if [[ ! -x $OURS ]]; then
 fi
 
 work=$(mktemp -d /tmp/check-bench.XXXXXX)
-dnsmasq_pid='' clamd_pid=''
+dnsmasq_pid='' clamd_pid='' mirror_pid=''
 cleanup() {
+    [[ -n $mirror_pid ]] && kill "$mirror_pid" 2>/dev/null && { wait "$mirror_pid" 2>/dev/null || true; }
     [[ -n $dnsmasq_pid ]] && kill "$dnsmasq_pid" 2>/dev/null && wait "$dnsmasq_pid" 2>/dev/null
     # python3 dies of the TERM (status 143): not the bench's failure.
     [[ -n $clamd_pid ]] && kill "$clamd_pid" 2>/dev/null && { wait "$clamd_pid" 2>/dev/null || true; }
@@ -129,6 +140,25 @@ else
     echo "note: no python3 for the fake clamd; no clamd row" >&2
 fi
 
+# The local mirror: python3's http.server over a copy of the database directory.
+if command -v python3 >/dev/null; then
+    mkdir "$work/mirror"
+    cp "$work/db/daily.cvd" "$work/mirror/"
+    python3 - "$work/mirror" "$work/mirror.port" <<'EOF' &
+import functools, http.server, sys
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+h = functools.partial(Quiet, directory=sys.argv[1])
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), h)
+open(sys.argv[2], "w").write(str(s.server_address[1]))
+s.serve_forever()
+EOF
+    mirror_pid=$!
+    for _ in 1 2 3 4 5 6 7 8 9 10; do [[ -s $work/mirror.port ]] && break; sleep 0.2; done
+    [[ -s $work/mirror.port ]] || echo "note: the local mirror did not start; no mirror row" >&2
+fi
+
 unshare -m "$0" --inner "$work" "$RUNS"
 
 stats() { # file -> "mean median max"
@@ -151,6 +181,11 @@ if [[ -s $work/clamd.wall ]]; then
     read -r c_mean c_med _ < <(stats "$work/clamd.wall")
     read -r _ _ c_rss < <(stats "$work/clamd.rss")
     row "ours, asking clamd" "$c_mean" "$c_med" "$c_rss"
+fi
+if [[ -s $work/mirror.wall ]]; then
+    read -r m_mean m_med _ < <(stats "$work/mirror.wall")
+    read -r _ _ m_rss < <(stats "$work/mirror.rss")
+    row "ours, local mirror -m" "$m_mean" "$m_med" "$m_rss"
 fi
 awk -v om="$o_mean" -v tm="$t_mean" -v od="$o_med" -v td="$t_med" -v orss="$o_rss" -v trss="$t_rss" \
     'BEGIN {printf "ratio check_clamav / ours: wall mean %.1fx, median %.1fx, peak RSS %.1fx\n",

@@ -5,6 +5,7 @@
 pub mod clamd;
 pub mod dns;
 pub mod fixture;
+pub mod http;
 
 use std::path::{Path, PathBuf};
 

@@ -6,7 +6,7 @@
 #   tests/system/run.sh [--deb PATH] [--deb2 PATH] [--release bookworm,trixie]
 #                       [--only GROUP,...] [--keep]
 #
-# GROUP: rig install timer privilege loop admin lifecycle faults diagnosis hostile clamd
+# GROUP: rig install timer privilege loop admin lifecycle faults diagnosis mirror hostile clamd
 #        (default: all)
 # --deb    the package (default: newest target/debian/clamav-freshen_*.deb)
 # --deb2   a newer build for the upgrade test (default: repacked from --deb with
@@ -29,7 +29,7 @@ ST_T0=$SECONDS
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 releases=bookworm,trixie
-groups=rig,install,timer,privilege,loop,admin,lifecycle,faults,diagnosis,hostile,clamd
+groups=rig,install,timer,privilege,loop,admin,lifecycle,faults,diagnosis,mirror,hostile,clamd
 deb=${SYSTEST_DEB:-}
 deb2=${SYSTEST_DEB2:-}
 while (($#)); do
@@ -178,7 +178,7 @@ skip_group() {  # skip_group REL GROUP REASON
 
 run_release() {
     local rel=$1 deb=$2 deb2=$3 ct=cfs-$1 g shared=0
-    for g in rig install timer privilege loop faults diagnosis lifecycle; do if has_group "$g"; then shared=1; fi; done
+    for g in rig install timer privilege loop faults diagnosis mirror lifecycle; do if has_group "$g"; then shared=1; fi; done
     if ((shared)) && boot_container "$rel" "$ct" "$deb" "$deb2"; then
         if has_group rig; then group_rig "$rel" "$ct"; fi
         if [[ -n $deb ]]; then
@@ -190,6 +190,7 @@ run_release() {
             if has_group loop; then group_loop "$rel" "$ct"; fi
             if has_group faults; then group_faults "$rel" "$ct"; fi
             if has_group diagnosis; then group_diagnosis "$rel" "$ct"; fi
+            if has_group mirror; then group_mirror "$rel" "$ct"; fi
             if has_group lifecycle; then group_lifecycle "$rel" "$ct" "$deb" "$deb2"; fi
         fi
         ct_destroy "$ct"
@@ -200,7 +201,7 @@ run_release() {
     # a container of its own with the real clamav-daemon
     if [[ -n $deb ]] && has_group clamd; then group_clamd "$rel" "$deb"; fi
     if [[ -z $deb ]]; then
-        for g in install timer privilege loop admin lifecycle faults diagnosis hostile clamd; do
+        for g in install timer privilege loop admin lifecycle faults diagnosis mirror hostile clamd; do
             if has_group "$g"; then skip_group "$rel" "$g" "no .deb to test"; fi
         done
     fi

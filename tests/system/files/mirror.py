@@ -3,7 +3,8 @@
 
 Serves DIR over HTTP on ADDR:PORT. The behaviour is read from MODEFILE at every
 request, so a test switches it with one write:
-  ok            serve files (If-Modified-Since honoured, like a CDN)
+  ok            serve files (If-Modified-Since honoured, like a CDN; a single
+                `Range: bytes=A-B` answered 206, as nginx and Apache do)
   429 [SECS]    Too Many Requests, with Retry-After SECS when given
   403           Forbidden
   404           Not Found
@@ -12,6 +13,7 @@ Every request is logged to /var/log/systest-mirror.log: "<epoch> <method> <path>
 """
 import http.server
 import os
+import re
 import sys
 import time
 
@@ -58,8 +60,34 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             return True
         return False
 
+    def _range(self):
+        """206 for `Range: bytes=A-B` on an existing file; False when not a range."""
+        r = self.headers.get("Range", "")
+        m = re.fullmatch(r"bytes=(\d+)-(\d+)", r.strip())
+        path = self.translate_path(self.path)
+        if not m or not os.path.isfile(path):
+            return False
+        first, last = int(m.group(1)), int(m.group(2))
+        size = os.path.getsize(path)
+        if first >= size or last < first:
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{size}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return True
+        last = min(last, size - 1)
+        with open(path, "rb") as f:
+            f.seek(first)
+            data = f.read(last - first + 1)
+        self.send_response(206)
+        self.send_header("Content-Range", f"bytes {first}-{last}/{size}")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+        return True
+
     def do_GET(self):
-        if not self._fault():
+        if not self._fault() and not self._range():
             super().do_GET()
 
     def do_HEAD(self):
