@@ -6,7 +6,7 @@
 #   tests/system/run.sh [--deb PATH] [--deb2 PATH] [--release bookworm,trixie]
 #                       [--only GROUP,...] [--keep]
 #
-# GROUP: rig install timer privilege loop admin lifecycle faults diagnosis mirror hostile clamd
+# GROUP: rig install timer privilege loop admin lifecycle faults diagnosis mirror piuparts hostile clamd
 #        (default: all)
 # --deb    the package (default: newest target/debian/clamav-freshen_*.deb)
 # --deb2   a newer build for the upgrade test (default: repacked from --deb with
@@ -29,7 +29,7 @@ ST_T0=$SECONDS
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 releases=bookworm,trixie
-groups=rig,install,timer,privilege,loop,admin,lifecycle,faults,diagnosis,mirror,hostile,clamd
+groups=rig,install,timer,privilege,loop,admin,lifecycle,faults,diagnosis,mirror,piuparts,hostile,clamd
 deb=${SYSTEST_DEB:-}
 deb2=${SYSTEST_DEB2:-}
 while (($#)); do
@@ -196,12 +196,14 @@ run_release() {
         ct_destroy "$ct"
     fi
     if [[ -n $deb ]] && has_group admin; then group_admin "$rel" "$deb"; fi
+    # a fresh container: the file system before install against after purge
+    if [[ -n $deb ]] && has_group piuparts; then group_piuparts "$rel" "$deb" "$deb2"; fi
     # fresh containers of its own (one with systemd, one with sysvinit as PID 1)
     if [[ -n $deb ]] && has_group hostile; then group_hostile "$rel" "$deb"; fi
     # a container of its own with the real clamav-daemon
     if [[ -n $deb ]] && has_group clamd; then group_clamd "$rel" "$deb"; fi
     if [[ -z $deb ]]; then
-        for g in install timer privilege loop admin lifecycle faults diagnosis mirror hostile clamd; do
+        for g in install timer privilege loop admin lifecycle faults diagnosis mirror piuparts hostile clamd; do
             if has_group "$g"; then skip_group "$rel" "$g" "no .deb to test"; fi
         done
     fi

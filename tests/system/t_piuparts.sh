@@ -1,0 +1,86 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2016  # dpkg-query formats are single-quoted on purpose
+# Issue 16, Debian hygiene: a piuparts-style run in a fresh container of its own. The whole
+# file system (but the trees that running services write: logs, caches, the databases, the
+# monitor's state, apt's and dpkg's own) is listed before the package is installed; after
+# install, use, remove and purge, and again after install, upgrade and purge, the list must
+# be the same: every path with its type, owner and mode. Any difference is a leftover (or
+# something of the system's the package removed or changed), and fails the test.
+
+# Not the package's business: written by running services and by apt/dpkg themselves.
+PP_VOLATILE=(/proc /sys /dev /run /tmp /var/tmp /var/log /var/cache /var/lib/apt /var/lib/dpkg
+    /var/lib/systemd /var/lib/nagios4 /var/lib/clamav /var/lib/private /var/spool /root /srv/systest
+    /etc/systest /var/lib/sudo /var/lib/ucf)
+
+pp_snapshot() {  # pp_snapshot CT FILE
+    local prune=() p
+    for p in "${PP_VOLATILE[@]}"; do prune+=(-path "$p" -o); done
+    unset 'prune[${#prune[@]}-1]'
+    ct_exec "$1" find / -xdev \( "${prune[@]}" \) -prune -o -printf '%y %u:%g %m %p\n' | sort >"$2"
+}
+
+# pp_same CT BEFORE WHEN: the system's list now is BEFORE's, else the differences, failed.
+pp_same() {
+    local ct=$1 before=$2 when=$3 now diffs
+    now=$(mktemp "$ST_RUN/pp.XXXXXX")
+    pp_snapshot "$ct" "$now"
+    diffs=$(diff "$before" "$now" | grep -E '^[<>]' || true)
+    rm -f "$now"
+    if [[ -n $diffs ]]; then
+        echo "differences $when (< before install, > now):"
+        printf '%s\n' "$diffs" | head -n 40 | sed 's/^/    /'
+        fail "$(grep -c . <<<"$diffs") path(s) differ $when"
+    fi
+    echo "no leftover $when ($(wc -l <"$before") paths compared)"
+}
+
+pp_installed() { [[ $(ct_exec "$1" dpkg-query -W -f '${db:Status-Abbrev}' clamav-freshen 2>/dev/null) = "ii " ]]; }
+
+pp_purge() {
+    local ct=$1 out
+    out=$(T=300 ct_exec "$ct" apt-get purge -y clamav-freshen 2>&1) || { printf '%s\n' "$out" | tail; fail "apt-get purge failed"; }
+    ! ct_exec "$ct" dpkg-query -W clamav-freshen >/dev/null 2>&1 || fail "dpkg still knows clamav-freshen"
+}
+
+t_piuparts() {
+    local ct=$1 deb=$2 deb2=$3 before out mode
+    before=$ST_RUN/pp-before.$ct
+    pp_snapshot "$ct" "$before"
+    [[ -s $before ]] || fail "no file list"
+    out=$(pkg_install "$ct" "$deb") || { printf '%s\n' "$out" | tail -n 30; fail "install failed"; }
+    pp_installed "$ct" || fail "not installed"
+    # used as it is used: the timer's heal, a status, a check as nagios
+    ct_exec "$ct" systemctl start clamav-freshen-heal.service || true
+    ct_exec "$ct" /usr/sbin/clamav-freshen status >/dev/null || true
+    ct_exec "$ct" runuser -u nagios -- /usr/lib/nagios/plugins/check_clamav_freshness >/dev/null || true
+    out=$(T=300 ct_exec "$ct" apt-get remove -y clamav-freshen 2>&1) || { printf '%s\n' "$out" | tail; fail "apt-get remove failed"; }
+    [[ $(ct_exec "$ct" dpkg-query -W -f '${db:Status-Abbrev}' clamav-freshen) = "rc " ]] || fail "not in state rc after remove"
+    pp_purge "$ct"
+    pp_same "$ct" "$before" "after install, use, remove, purge"
+    # The comparison can fail: a file left behind, or a mode changed, is seen.
+    ct_exec "$ct" touch /usr/share/pp-probe
+    if (pp_same "$ct" "$before" "with a probe file" >/dev/null 2>&1); then fail "a planted file went unseen"; fi
+    ct_exec "$ct" rm -f /usr/share/pp-probe
+    mode=$(ct_exec "$ct" stat -c %a /etc/nagios4)
+    ct_exec "$ct" chmod 0700 /etc/nagios4
+    if (pp_same "$ct" "$before" "with a changed mode" >/dev/null 2>&1); then fail "a changed mode went unseen"; fi
+    ct_exec "$ct" chmod "$mode" /etc/nagios4
+    if [[ -n $deb2 ]]; then
+        out=$(pkg_install "$ct" "$deb") || { printf '%s\n' "$out" | tail -n 30; fail "reinstall failed"; }
+        out=$(pkg_install "$ct" "$deb2") || { printf '%s\n' "$out" | tail -n 30; fail "upgrade failed"; }
+        pp_installed "$ct" || fail "not installed after the upgrade"
+        echo "upgraded to $(ct_exec "$ct" dpkg-query -W -f '${Version}' clamav-freshen)"
+        pp_purge "$ct"
+        pp_same "$ct" "$before" "after reinstall, upgrade, purge"
+    fi
+    rm -f "$before"
+}
+
+group_piuparts() {
+    local rel=$1 deb=$2 deb2=$3 ct=cfs-$1-pp
+    if boot_container "$rel" "$ct" "$deb" "$deb2"; then
+        st_test "$rel" "$ct" "piuparts: install, use, remove, purge, reinstall, upgrade, purge: no leftover" \
+            t_piuparts "$(basename "$deb")" "${deb2:+$(basename "$deb2")}"
+        ct_destroy "$ct"
+    fi
+}
