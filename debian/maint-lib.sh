@@ -17,6 +17,14 @@ cf_warn() {
 	echo "clamav-freshen: WARNING: $*" >&2
 }
 
+# What the messages name: the package, its objects and what they need. Set here, not taken
+# from the environment; a package sourcing this file for other objects sets them after.
+CF_PKG=clamav-freshen
+CF_WHAT="the 'ClamAV signatures' service"
+CF_NEEDS="They need host 'localhost', template 'generic-service', 'cfg_dir=/etc/nagios-plugins/config'
+  in /etc/nagios4/nagios.cfg, and no other command 'clamav-freshen-check' / 'clamav-freshen-handler' nor
+  service 'ClamAV signatures' on localhost."
+
 # cf_running SERVICE: true when the service is running (systemd or SysV init).
 cf_running() {
 	if [ -d /run/systemd/system ]; then
@@ -106,10 +114,8 @@ cf_nagios_enable() {
   Disabled (moved to NAME.disabled):$cf_off
   Nagios said:
 $(printf '%s\n' "$cf_why" | sed 's/^/    /')
-  They need host 'localhost', template 'generic-service', 'cfg_dir=/etc/nagios-plugins/config'
-  in $cf_cfg, and no other command 'clamav-freshen-check' / 'clamav-freshen-handler' nor
-  service 'ClamAV signatures' on localhost. Once that holds, enable them with
-    dpkg-reconfigure clamav-freshen
+  $CF_NEEDS Once that holds, enable them with
+    dpkg-reconfigure $CF_PKG
   (or move each NAME.disabled back to NAME, then: $cf_bin -v $cf_cfg && systemctl reload $cf_svc)"
 			cf_reload_if_running "$cf_svc"
 			return 0
@@ -119,7 +125,7 @@ $(printf '%s\n' "$cf_why" | sed 's/^/    /')
   so they stay DISABLED (as NAME.disabled:$cf_off) and $cf_svc was NOT reloaded.
   Nagios said:
 $(printf '%s\n' "$cf_nagios_errors" | sed 's/^/    /')
-  Fix your configuration, then run: dpkg-reconfigure clamav-freshen"
+  Fix your configuration, then run: dpkg-reconfigure $CF_PKG"
 	return 0
 }
 
@@ -138,7 +144,7 @@ cf_nagios_disable() {
 	if cf_nagios_verify "$cf_bin" "$cf_cfg"; then cf_valid_before=yes; fi
 	mv -f "$cf_obj" "$cf_obj.disabled"
 	if cf_nagios_verify "$cf_bin" "$cf_cfg"; then
-		cf_say "disabled the 'ClamAV signatures' service ($cf_obj.disabled)"
+		cf_say "disabled $CF_WHAT ($cf_obj.disabled)"
 		cf_reload_if_running "$cf_svc"
 	elif [ "$cf_valid_before" = yes ]; then
 		mv -f "$cf_obj.disabled" "$cf_obj"
@@ -224,4 +230,83 @@ cf_sudoers_error() {
 	echo "  The Nagios event handler cannot run until this is fixed (this package needs
   sudo >= 1.9.10). Fix $2 (check: visudo -cf $2), or delete it to do
   without the drop-in, then run: dpkg --configure -a" >&2
+}
+
+# cf_stop_repair LOCK SECS (prerm remove)
+# A repair still running when the package goes would go on writing its state after purge
+# deleted it. Its worker holds an flock on LOCK (root's /run/clamav-freshen/repair.lock,
+# which records the holder's pid): ask it to stop with SIGTERM (it kills freshclam and
+# starts freshclam's daemon again, as on every path) and wait up to SECS for the lock. Only
+# a process named clamav-freshen is signalled; a repair that does not end in time is left
+# to finish, and said so.
+cf_stop_repair() {
+	cf_lock=$1 cf_secs=$2
+	if [ ! -f "$cf_lock" ] || [ -L "$cf_lock" ] || ! command -v flock >/dev/null; then
+		return 0
+	fi
+	if flock -n "$cf_lock" true 2>/dev/null; then
+		return 0
+	fi
+	cf_pid=$(head -c 16 "$cf_lock" | tr -cd 0-9)
+	if [ -n "$cf_pid" ] && [ "$(cat "/proc/$cf_pid/comm" 2>/dev/null)" = clamav-freshen ]; then
+		cf_say "stopping the running repair (pid $cf_pid); freshclam's daemon is started again"
+		kill -TERM "$cf_pid" 2>/dev/null || true
+	fi
+	if ! flock -w "$cf_secs" "$cf_lock" true 2>/dev/null; then
+		cf_warn "a repair still runs after ${cf_secs}s; it is left to finish"
+	fi
+	return 0
+}
+
+# cf_icinga_enable ICINGA2 MAIN_CONF SOURCE DEST SERVICE (postinst configure / abort-remove)
+# Icinga 2's commands go live as a copy DEST (in the ITL's plugins-contrib.d, loaded by
+# every node that includes <plugins-contrib>) of our SOURCE, refreshed on every configure,
+# only when `icinga2 daemon -C` accepts MAIN_CONF with it; otherwise DEST is taken away
+# again and the reason said. A copy, not a link: DEST must never dangle when the package's
+# files are gone. Without icinga2 (or its ITL directory) nothing is done. A running Icinga 2
+# is reloaded only with a valid configuration. Returns 0: a monitor problem is a warning.
+cf_icinga_enable() {
+	cf_i2=$1 cf_conf=$2 cf_src=$3 cf_dest=$4 cf_svc=$5
+	if [ ! -x "$cf_i2" ] || [ ! -d "${cf_dest%/*}" ]; then
+		return 0
+	fi
+	install -m 0644 "$cf_src" "$cf_dest.new"
+	mv -f "$cf_dest.new" "$cf_dest"
+	if cf_out=$("$cf_i2" daemon -C -c "$cf_conf" 2>&1); then
+		cf_say "Icinga 2 commands active: $cf_dest ($cf_i2 daemon -C: valid)"
+		cf_reload_if_running "$cf_svc"
+		return 0
+	fi
+	rm -f "$cf_dest"
+	if "$cf_i2" daemon -C -c "$cf_conf" >/dev/null 2>&1; then
+		cf_warn "Icinga 2 commands NOT activated: $cf_i2 daemon -C rejects the configuration with them:"
+	else
+		cf_warn "Icinga 2 commands NOT activated: the configuration is invalid even without them:"
+	fi
+	printf '%s\n' "$cf_out" | grep -E 'critical/|Error:|Location:' | head -n 20 | sed 's/^/    /' >&2
+	echo "  Fix it, then run: dpkg-reconfigure $CF_PKG" >&2
+	return 0
+}
+
+# cf_icinga_disable ICINGA2 MAIN_CONF DEST SERVICE (prerm remove; postrm purge without
+# ICINGA2's check). DEST goes when the configuration stays valid without it, and a running
+# Icinga 2 is reloaded; when the admin's own objects use our commands it stays, and that is
+# said (Icinga 2 must still start; the services turn UNKNOWN without the plugin).
+cf_icinga_disable() {
+	cf_i2=$1 cf_conf=$2 cf_dest=$3 cf_svc=$4
+	[ -f "$cf_dest" ] || return 0
+	if [ ! -x "$cf_i2" ]; then
+		rm -f "$cf_dest"
+		return 0
+	fi
+	mv -f "$cf_dest" "$cf_dest.off"
+	if "$cf_i2" daemon -C -c "$cf_conf" >/dev/null 2>&1; then
+		rm -f "$cf_dest.off"
+		cf_reload_if_running "$cf_svc"
+	elif mv -f "$cf_dest.off" "$cf_dest" && "$cf_i2" daemon -C -c "$cf_conf" >/dev/null 2>&1; then
+		cf_warn "kept $cf_dest: Icinga 2's configuration uses its commands (remove those objects, then delete it)"
+	else
+		cf_warn "Icinga 2's configuration is invalid with or without $cf_dest; left as it was"
+	fi
+	return 0
 }

@@ -32,7 +32,7 @@ mkdir -p "$log_dir"
 
 passed=0 failed=0 skipped=0   # stages
 tp=0 tf=0 ts=0                # tests
-results=() skip_lines=()
+results=() skip_lines=() fail_lines=()
 # tally NAME RC: the stage's tests into p f s, added to the totals.
 tally() {
     local name=$1 rc=$2 log=$log_dir/$1.log n counts
@@ -70,6 +70,8 @@ stage() {  # stage NAME CMD...: run one layer, keep its log, record the outcome
         passed=$((passed + 1)); results+=("$(printf '%-8s ok      %4ss  %s passed, %s failed, %s skipped' "$name" "$secs" "$p" "$f" "$s")")
     else
         failed=$((failed + 1)); results+=("$(printf '%-8s FAILED  %4ss  %s passed, %s failed, %s skipped (exit %s, log %s)' "$name" "$secs" "$p" "$f" "$s" "$rc" "target/test-logs/$name.log")")
+        # What failed, by name, where the summary is read (CI shows the tail).
+        while IFS= read -r line; do fail_lines+=("$name: $line"); done < <(grep -E '^not ok |^test .* FAILED$|#   FAIL: ' "$log_dir/$name.log" | head -n 20)
     fi
 }
 skip() {
@@ -118,12 +120,14 @@ if [[ $EUID -eq 0 ]]; then
     stage package tests/package/run.sh
     # The .deb the system layer installs. Built after the package layer, whose
     # `cargo deb --output` empties target/debian/.
-    stage deb bash -c 'rm -f target/debian/clamav-freshen_*.deb && cargo deb --locked'
+    stage deb bash -c 'rm -f target/debian/clamav-freshen_*.deb target/debian/clamav-freshen-monitor_*.deb &&
+        cargo deb --locked && cargo deb --locked --variant monitor --no-build'
     if [[ ${SKIP_SYSTEM:-0} == 1 ]]; then
         skip system "SKIP_SYSTEM=1"
     else
         # --deb: a missing package is a failure here, not a skip.
-        stage system bash -c 'deb=$(ls target/debian/clamav-freshen_*.deb) && tests/system/run.sh --deb "$deb"'
+        stage system bash -c 'deb=$(ls target/debian/clamav-freshen_*.deb) && mdeb=$(ls target/debian/clamav-freshen-monitor_*.deb) &&
+            tests/system/run.sh --deb "$deb" --mdeb "$mdeb"'
     fi
     if [[ ${SKIP_BENCH:-0} == 1 ]]; then
         skip bench "SKIP_BENCH=1"
@@ -140,6 +144,10 @@ printf '  %s\n' "${results[@]}"
 if ((${#skip_lines[@]})); then
     echo "Skipped tests:"
     printf '  %s\n' "${skip_lines[@]}"
+fi
+if ((${#fail_lines[@]})); then
+    echo "Failed tests:"
+    printf '  %s\n' "${fail_lines[@]}"
 fi
 echo "stages: $passed passed, $failed failed, $skipped skipped"
 echo "tests: $tp passed, $tf failed, $ts skipped"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Runs shellcheck (warnings and errors) over every shell script in tests/ and debian/, and over
+# Runs shellcheck (warnings and errors) over every shell script in tests/, debian/ and nagios/, and over
 # fuzz/run.sh (not the rest of fuzz/: its corpora are arbitrary bytes): files named
 # *.sh and files whose first line runs sh or bash (maintainer scripts included). The dialect
 # is the shebang's; a file without one is sh under debian/ (maint-lib.sh, read by dash) and
@@ -20,7 +20,7 @@ while IFS= read -r -d '' f; do
 		if [[ $f == debian/* ]]; then sh_files+=("$f"); else bash_files+=("$f"); fi
 		;;
 	esac
-done < <(find tests debian fuzz/run.sh -type f -print0 | sort -z)
+done < <(find tests debian fuzz/run.sh nagios -type f -print0 | sort -z)
 
 echo "shellcheck $(shellcheck --version | sed -n 's/^version: //p'): ${#sh_files[@]} sh, ${#bash_files[@]} bash scripts"
 rc=0

@@ -135,6 +135,7 @@ cat >"$T/expected" <<'EOF'
 -rw-r--r-- 0/0 etc/nagios/nrpe.d/clamav-freshen.cfg
 -rw-r--r-- 0/0 etc/nagios4/conf.d/clamav-freshen.cfg
 -rw-r--r-- 0/0 etc/cron.d/clamav-freshen
+-rw-r--r-- 0/0 usr/share/clamav-freshen/icinga2/clamav-freshen.conf
 -rw-r--r-- 0/0 usr/share/clamav-freshen/maint-lib.sh
 -rw-r--r-- 0/0 usr/lib/systemd/system/clamav-freshen-heal.service
 -rw-r--r-- 0/0 usr/lib/systemd/system/clamav-freshen-heal.timer
@@ -516,17 +517,57 @@ EOF
 	lib "cf_sudoers_check '$T/sudo/sudoers.d/clamav-freshen' '$T/sudo/park/sudoers.disabled'"
 	check "postinst logic, parked drop-in valid again: restored with mode 0440" \
 		sh -c "test \"\$(stat -c %a '$T/sudo/sudoers.d/clamav-freshen')\" = 440 && test ! -e '$T/sudo/park/sudoers.disabled'"
+
+	# prerm remove: a running repair (a process named clamav-freshen holding the lock, its
+	# pid in the file) is asked to stop and waited for; a holder of another name is never
+	# signalled; no lock, or a free one, returns at once.
+	L=$T/stop/repair.lock
+	mkdir -p "$T/stop"
+	cp /bin/sleep "$T/stop/clamav-freshen"
+	lib "cf_stop_repair '$L' 5"
+	check "prerm logic: no repair lock, nothing to stop" sh -c "test ! -s '$T/lib.out'"
+	flock "$L" sh -c "echo \$\$ >'$L'; exec '$T/stop/clamav-freshen' 60" &
+	holder=$!
+	for _ in $(seq 50); do [ -s "$L" ] && break; sleep 0.1; done
+	t_stop=$SECONDS
+	lib "cf_stop_repair '$L' 20"
+	check "prerm logic: the running repair is stopped (SIGTERM) and waited for" \
+		sh -c "test $((SECONDS - t_stop)) -lt 15 && grep -q 'stopping the running repair' '$T/lib.out' && flock -n '$L' true"
+	wait "$holder" 2>/dev/null || true
+	flock "$L" sh -c "echo \$\$ >'$L'; exec sleep 60" &
+	holder=$!
+	for _ in $(seq 50); do [ -s "$L" ] && break; sleep 0.1; done
+	lib "cf_stop_repair '$L' 1"
+	check "prerm logic: a lock holder not named clamav-freshen is not signalled, and said so" \
+		sh -c "kill -0 $holder && ! grep -q 'stopping' '$T/lib.out' && grep -q 'left to finish' '$T/lib.out'"
+	kill "$(cat "$L")" "$holder" 2>/dev/null; wait "$holder" 2>/dev/null || true
+	lib "cf_stop_repair '$L' 5"
+	check "prerm logic: a free lock, nothing to stop" sh -c "test ! -s '$T/lib.out'"
 fi
 
-# --- Icinga 2 example ----------------------------------------------------------------------------
+# --- Icinga 2: the ITL-style commands and the example service ---------------------------------
 ICINGA=$R/usr/share/doc/clamav-freshen/examples/icinga2/clamav-freshen.conf
-check "Icinga 2 example: event command passes state, state type, attempt through sudo -n" \
-	sh -c "grep -q '\"/usr/bin/sudo\", \"-n\", \"/usr/sbin/clamav-freshen\", \"handle\"' '$ICINGA' && grep -q '\"\$service.state\$\", \"\$service.state_type\$\", \"\$service.check_attempt\$\"' '$ICINGA'"
+ICMDS=$R/usr/share/clamav-freshen/icinga2/clamav-freshen.conf
+check "Icinga 2 commands: the event command passes state, state type, attempt through sudo -n" \
+	sh -c "grep -q '\"/usr/bin/sudo\", \"-n\", \"/usr/sbin/clamav-freshen\", \"handle\"' '$ICMDS' && grep -q '\"\$service.state\$\", \"\$service.state_type\$\", \"\$service.check_attempt\$\"' '$ICMDS'"
+# Every option of the plugin (but -h, -V) is an argument of the CheckCommand, each from a
+# clamav_freshen_* macro.
+missing=""
+for o in $("$R/usr/lib/nagios/plugins/check_clamav_freshness" --help | sed -n -E 's/^ {2,6}(-[a-zA-Z], )?(--[a-z-]+).*/\1\2/p' | tr -d ' '); do
+	case $o in -h,--help | -V,--version) continue ;; esac
+	long=${o#*,} short=${o%%,*}
+	[ "$short" != "$o" ] || short=$long
+	grep -qE "^[[:space:]]*\"($short|$long)\" = \{" "$ICMDS" || missing="$missing $o"
+done
+check "Icinga 2 CheckCommand: an argument for every plugin option (missing:${missing:- none})" test -z "$missing"
+check "Icinga 2 CheckCommand: 18 options found in --help, each argument from a clamav_freshen_ macro" \
+	sh -c "test \"\$(grep -cE '^[[:space:]]*(value|set_if) = \"\\\$clamav_freshen_[a-z_]+\\\$\"\$' '$ICMDS')\" -eq 18 && test \"\$(grep -cE '(value|set_if) = ' '$ICMDS')\" -eq 18"
 if command -v icinga2 >/dev/null; then
-	# A private Icinga 2 configuration (ITL + plugin commands + one host named NodeName + the
-	# example), so nothing of the host's /etc/icinga2 is read or touched.
+	# A private Icinga 2 configuration (ITL + plugin commands + one host named NodeName +
+	# the commands directory as postinst fills it + conf.d), so nothing of the host's
+	# /etc/icinga2 is read or touched.
 	I=$T/icinga2
-	mkdir -p "$I/lib" "$I/log" "$I/cache" "$I/run"
+	mkdir -p "$I/lib" "$I/log" "$I/cache" "$I/run" "$I/contrib" "$I/conf.d"
 	cat >"$I/icinga2.conf" <<EOF
 const PluginDir = "/usr/lib/nagios/plugins"
 const NodeName = "filter1"
@@ -536,23 +577,130 @@ object Host "filter1" {
   check_command = "hostalive"
   address = "127.0.0.1"
 }
-include "$ICINGA"
+include_recursive "$I/contrib"
+include_recursive "$I/conf.d"
 EOF
+	# icinga2 with the private directories, called as maint-lib.sh calls it (daemon -C -c CONF)
+	mkdir -p "$T/bin"
+	cat >"$T/bin/icinga2-private" <<EOF
+#!/bin/sh
+exec icinga2 "\$@" -DDataDir="$I/lib" -DLogDir="$I/log" -DCacheDir="$I/cache" -DInitRunDir="$I/run" -DRunAsUser=root -DRunAsGroup=root
+EOF
+	chmod 755 "$T/bin/icinga2-private"
 	icinga2_check() {
-		icinga2 daemon -C -c "$I/icinga2.conf" -DDataDir="$I/lib" -DLogDir="$I/log" \
-			-DCacheDir="$I/cache" -DInitRunDir="$I/run" -DRunAsUser=root -DRunAsGroup=root \
-			>"$I/out" 2>&1
+		"$T/bin/icinga2-private" daemon -C -c "$I/icinga2.conf" >"$I/out" 2>&1
 		local rc=$?
 		cat "$I/out"
 		return $rc
 	}
-	check "icinga2 daemon -C accepts the example" icinga2_check
-	check "icinga2 instantiates our service and event command from the example" \
+	LIB=$R/usr/share/clamav-freshen/maint-lib.sh
+	ilib() { PATH="$T/bin:$PATH" dash -c ". '$LIB'; set -e; $1" >"$T/ilib.out" 2>&1; }
+	DEST=$I/contrib/clamav-freshen.conf
+	ilib "cf_icinga_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$ICMDS' '$DEST' stopped-icinga"
+	check "postinst logic, Icinga 2: the commands copied into the ITL directory, said so" \
+		sh -c "cmp -s '$ICMDS' '$DEST' && grep -q 'Icinga 2 commands active' '$T/ilib.out'"
+	cp "$ICINGA" "$I/conf.d/example.conf"
+	check "icinga2 daemon -C accepts the commands and the example service" icinga2_check
+	check "icinga2 instantiates our service and event command" \
 		sh -c "grep -q 'Instantiated 1 Service\.' '$I/out' && grep -q 'Instantiated 1 EventCommand\.' '$I/out'"
+	# removed while the admin's service uses the commands: they stay, Icinga 2 stays valid
+	ilib "cf_icinga_disable '$T/bin/icinga2-private' '$I/icinga2.conf' '$DEST' stopped-icinga"
+	check "prerm logic, Icinga 2 objects of the admin's use the commands: kept, told so, valid" \
+		sh -c "test -e '$DEST' && grep -q 'kept' '$T/ilib.out' && '$T/bin/icinga2-private' daemon -C -c '$I/icinga2.conf' >/dev/null"
+	rm -f "$I/conf.d/example.conf"
+	ilib "cf_icinga_disable '$T/bin/icinga2-private' '$I/icinga2.conf' '$DEST' stopped-icinga"
+	check "prerm logic, Icinga 2: unused commands removed, nothing left in the ITL directory" \
+		sh -c "test -z \"\$(ls -A '$I/contrib')\""
+	# a command of the same name already defined: ours are not activated, Icinga 2 stays valid
+	printf 'object CheckCommand "clamav_freshness" {\n  command = [ "/bin/true" ]\n}\n' >"$I/conf.d/mine.conf"
+	ilib "cf_icinga_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$ICMDS' '$DEST' stopped-icinga"
+	check "postinst logic, Icinga 2 command name taken: not activated, reason and remedy said, still valid" \
+		sh -c "test -z \"\$(ls -A '$I/contrib')\" && grep -q 'NOT activated' '$T/ilib.out' && grep -q 'dpkg-reconfigure clamav-freshen' '$T/ilib.out' && '$T/bin/icinga2-private' daemon -C -c '$I/icinga2.conf' >/dev/null"
+	rm -f "$I/conf.d/mine.conf"
+	ilib "cf_icinga_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$ICMDS' '$I/nonexistent/clamav-freshen.conf' stopped-icinga"
+	check "postinst logic, no ITL directory (icinga2 not installed): nothing done, nothing said" \
+		sh -c "test ! -e '$I/nonexistent' && test ! -s '$T/ilib.out'"
 else
-	skip "icinga2 not installed: example not validated with icinga2 daemon -C"
+	skip "icinga2 not installed: the commands and the example not validated with icinga2 daemon -C"
 fi
 
+
+# --- the monitoring host's package: clamav-freshen-monitor (issue 14) ----------------------
+# `cargo deb --variant monitor`: commands and a service template for filters watched through
+# NRPE, and the event handler that asks a filter's NRPE for clamav-freshen-heal.
+MDEB=${CLAMAV_FRESHEN_MONITOR_DEB:-}
+if [ -z "$MDEB" ]; then
+	mkdir -p "$T/mout"
+	if cargo deb --variant monitor --no-build --output "$T/mout/" >"$T/cargo-deb-monitor.log" 2>&1; then
+		MDEB=$(ls "$T"/mout/clamav-freshen-monitor_*.deb 2>/dev/null | head -n 1)
+	fi
+fi
+if [ -z "$MDEB" ]; then
+	nok "cargo deb --variant monitor failed"
+	tail -n 30 "$T/cargo-deb-monitor.log" | sed 's/^/#   /'
+else
+	ok "clamav-freshen-monitor package: $(basename "$MDEB")"
+	MR=$T/mroot
+	dpkg-deb -x "$MDEB" "$MR"
+	lintian --fail-on error,warning,info,pedantic,experimental --pedantic --info --display-experimental \
+		--no-tag-display-limit "$MDEB" >"$T/mlintian.out" 2>&1
+	m_rc=$?
+	m_tags=$(grep -c -E '^[EWIPX]: ' "$T/mlintian.out")
+	if [ "$m_rc" -eq 0 ] && [ "$m_tags" -eq 0 ]; then
+		ok "clamav-freshen-monitor: lintian --pedantic --info --display-experimental: no tag"
+	else
+		nok "clamav-freshen-monitor: lintian: $m_tags tag(s) (exit $m_rc)"
+		sed 's/^/#   /' "$T/mlintian.out"
+	fi
+	cat >"$T/mexpected" <<'EOF'
+-rw-r--r-- 0/0 etc/nagios4/conf.d/clamav-freshen-monitor.cfg
+-rw-r--r-- 0/0 usr/share/clamav-freshen-monitor/maint-lib.sh
+-rw-r--r-- 0/0 usr/share/doc/clamav-freshen-monitor/changelog.Debian.gz
+-rw-r--r-- 0/0 usr/share/doc/clamav-freshen-monitor/copyright
+-rw-r--r-- 0/0 usr/share/lintian/overrides/clamav-freshen-monitor
+-rwxr-xr-x 0/0 usr/lib/nagios/plugins/clamav-freshen-remote-heal
+EOF
+	dpkg-deb -c "$MDEB" | awk '$1 !~ /^d/ {sub("^\\./", "", $6); print $1, $2, $6}' | sort >"$T/mactual"
+	check "clamav-freshen-monitor: exactly its files, modes and owners" diff <(sort "$T/mexpected") "$T/mactual"
+	check "clamav-freshen-monitor: Depends nagios4, nagios-nrpe-plugin; conffile; no binary of ours" \
+		sh -c "dpkg-deb -f '$MDEB' Depends | grep -qx 'nagios-nrpe-plugin, nagios4' && dpkg-deb -I '$MDEB' conffiles | grep -qx /etc/nagios4/conf.d/clamav-freshen-monitor.cfg && ! dpkg-deb -c '$MDEB' | grep -q 'usr/sbin'"
+	if [ -r /etc/nagios4/nagios.cfg ]; then
+		new_nagios
+		before=$(services_checked)
+		cp "$MR/etc/nagios4/conf.d/clamav-freshen-monitor.cfg" "$N/etc/nagios4/conf.d/"
+		check "nagios4 -v accepts the monitor's templates and commands alone (nothing checked)" \
+			sh -c "nagios4 -v '$NCFG' >/dev/null && test \"\$(nagios4 -v '$NCFG' 2>&1 | sed -n 's/^[[:space:]]*Checked \\([0-9]*\\) services\\./\\1/p')\" -eq $before"
+		cat >"$N/etc/nagios4/conf.d/filters.cfg" <<'EOF'
+define host {
+    use         generic-host
+    host_name   mailfilter1
+    address     192.0.2.2
+    check_command check-host-alive
+    max_check_attempts 3
+    contact_groups admins
+}
+define service {
+    use         clamav-freshen-remote
+    host_name   mailfilter1
+}
+EOF
+		check "nagios4 -v accepts a filter's service from the template, with no warning" \
+			sh -c "nagios4 -v '$NCFG' | grep -q '^Total Warnings: 0'"
+		after=$(services_checked)
+		check "the filter's service is read (services: $before -> $after)" test "$after" -eq $((before + 1))
+	else
+		nok "stock /etc/nagios4/nagios.cfg present (for the monitor's objects)"
+	fi
+	RH=$MR/usr/lib/nagios/plugins/clamav-freshen-remote-heal
+	check "remote heal: OK does nothing" dash "$RH" OK 192.0.2.2
+	rh_refuses() { dash "$RH" "$@" >/dev/null 2>&1; test $? -eq 3; }
+	check "remote heal: a state outside the grammar is refused (exit 3)" rh_refuses HARD 192.0.2.2
+	check "remote heal: an address like an option is refused" rh_refuses CRITICAL -H
+	check "remote heal: an address with shell or space characters is refused" rh_refuses CRITICAL 'a;b c'
+	check "remote heal: no address is refused" rh_refuses CRITICAL
+	check "remote heal asks NRPE for clamav-freshen-heal only, with no argument" \
+		grep -qx 'exec /usr/lib/nagios/plugins/check_nrpe -H "$2" -t 30 -c clamav-freshen-heal' "$RH"
+fi
 
 # --- heal timer (issue 11) ------------------------------------------------------------------
 # shellcheck source=t_timer.sh

@@ -18,6 +18,9 @@ ST_PREP_PKGS=${SYSTEST_PREP_PKGS:-nagios4 clamav-freshclam sudo dnsmasq-base pyt
 # Downloaded into /opt/systest-debs, not installed: the scanner, which only the clamd
 # group installs (offline, with dpkg -i) so that every other group runs without it.
 ST_SPARE_PKGS=${SYSTEST_SPARE_PKGS:-clamav-daemon}
+# The same for the fleet group's two hosts, each set in a directory of its own under
+# /opt/systest-fleet: NRPE on the filter, check_nrpe on the monitoring host.
+ST_FLEET_SETS=${SYSTEST_FLEET_SETS:-nrpe-server=nagios-nrpe-server nrpe-plugin=nagios-nrpe-plugin}
 
 # First URI among the host's enabled apt sources matching the regex $1.
 host_apt_uri() {
@@ -98,7 +101,7 @@ image_prepared() {
     # the key), plus ours
     pkgs="$ST_PREP_PKGS $(comm -23 <(deb_dep_pkgs "$deb" | tr ' ' '\n' | sed '/^$/d' | sort -u) <(_installed_in "$base"))"
     pkgs=$(printf '%s\n' $pkgs | grep -vx 'clamav-freshen' | sort -u | tr '\n' ' ')
-    key=$(_file_key "$suite" "$arch" "$base" "$pkgs" "$ST_SPARE_PKGS")
+    key=$(_file_key "$suite" "$arch" "$base" "$pkgs" "$ST_SPARE_PKGS $ST_FLEET_SETS")
     tarball=$ST_CACHE/prep-$suite-$arch-$key.tar.zst
     (
         flock -w 1800 9 || { echo "systest: timeout waiting for $ST_CACHE lock" >&2; exit 1; }
@@ -127,7 +130,7 @@ _build_prepared() {
     mount -t proc proc "$b/proc"
     # shellcheck disable=SC2086
     timeout 1500 chroot "$b" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
-        SPARE="$ST_SPARE_PKGS" DEBIAN_FRONTEND=noninteractive /bin/sh -ec '
+        SPARE="$ST_SPARE_PKGS" FLEET="$ST_FLEET_SETS" DEBIAN_FRONTEND=noninteractive /bin/sh -ec '
         apt-get update -q
         apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "$@"
         # Trixie: the one-shot clamav-freshclam-once races the daemon for the log lock at
@@ -142,6 +145,12 @@ _build_prepared() {
         mkdir -p /opt/systest-debs/partial
         apt-get install -y -q --download-only -o Dir::Cache::archives=/opt/systest-debs $SPARE
         rm -rf /opt/systest-debs/partial /opt/systest-debs/lock
+        for set in $FLEET; do
+            d=/opt/systest-fleet/${set%%=*}
+            mkdir -p "$d/partial"
+            apt-get install -y -q --download-only -o Dir::Cache::archives="$d" ${set#*=}
+            rm -rf "$d/partial" "$d/lock"
+        done
         ' systest-prep $pkgs >"$ST_CACHE/prep-$suite.log" 2>&1 || rc=$?
     umount "$b/proc" || umount -l "$b/proc" || true
     if [[ $rc != 0 ]]; then

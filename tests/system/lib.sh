@@ -237,6 +237,10 @@ ct_start() {
     [[ -d $root ]] || st_die "$name does not exist"
     # SysV: sysvinit as the command, PID 1 (--boot would pick systemd; see sysv.sh)
     if ct_is_sysv "$name"; then boot=(); cmd=(/sbin/init); fi
+    # A network namespace made by the test (the fleet group's private link) instead of
+    # nspawn's loopback-only one: $ST_RUN/NAME.netns names it.
+    local net=(--private-network)
+    if [[ -s $ST_RUN/$name.netns ]]; then net=(--network-namespace-path="$(cat "$ST_RUN/$name.netns")"); fi
     if ct_nspawn_pid "$name" >/dev/null; then st_die "$name is already running"; fi
     mkdir -p "$ST_RUN"; rm -f "$ST_RUN/$name.nspawn.pid"
     _cg_cleanup "$name"
@@ -252,7 +256,7 @@ ct_start() {
         exec "$@"' st-launch "$ST_RUN/$name.nspawn.pid" "${#procs[@]}" "${procs[@]}" \
         env SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1 \
         systemd-nspawn --quiet --register=no --keep-unit --directory="$root" --machine="$name" \
-            "${boot[@]}" --console=read-only --link-journal=no --private-network --resolv-conf=off \
+            "${boot[@]}" --console=read-only --link-journal=no "${net[@]}" --resolv-conf=off \
             --timezone=off ${SYSTEST_NSPAWN_ARGS:-} "${cmd[@]}" \
         </dev/null >>"$log" 2>&1 8>&- &
     launcher=$!

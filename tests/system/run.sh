@@ -3,14 +3,17 @@
 # clamav-freshclam under systemd, a local mirror and DNS TXT server, nothing leaving
 # the machine. Run as root:
 #
-#   tests/system/run.sh [--deb PATH] [--deb2 PATH] [--release bookworm,trixie]
+#   tests/system/run.sh [--deb PATH] [--deb2 PATH] [--mdeb PATH] [--release bookworm,trixie]
 #                       [--only GROUP,...] [--keep]
 #
 # GROUP: rig install timer privilege loop admin lifecycle faults diagnosis mirror piuparts hostile clamd
+#        fleet
 #        (default: all)
 # --deb    the package (default: newest target/debian/clamav-freshen_*.deb)
 # --deb2   a newer build for the upgrade test (default: repacked from --deb with
 #          the version bumped to <version>+systest2)
+# --mdeb   the monitoring host's package, for the fleet group (default: newest
+#          target/debian/clamav-freshen-monitor_*.deb; cargo deb --variant monitor)
 # --keep   keep machine trees after the run (SYSTEST_KEEP=1), for a post-mortem
 #
 # Environment: CLAMAV_TESTDB (signed test databases; default ../shared/clamav-testdb
@@ -29,13 +32,15 @@ ST_T0=$SECONDS
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 releases=bookworm,trixie
-groups=rig,install,timer,privilege,loop,admin,lifecycle,faults,diagnosis,mirror,piuparts,hostile,clamd
+groups=rig,install,timer,privilege,loop,admin,lifecycle,faults,diagnosis,mirror,piuparts,hostile,clamd,fleet
 deb=${SYSTEST_DEB:-}
 deb2=${SYSTEST_DEB2:-}
+mdeb=${SYSTEST_MDEB:-}
 while (($#)); do
     case $1 in
         --deb) deb=$2; shift 2 ;;
         --deb2) deb2=$2; shift 2 ;;
+        --mdeb) mdeb=$2; shift 2 ;;
         --release) releases=$2; shift 2 ;;
         --only) groups=$2; shift 2 ;;
         --keep) ST_KEEP=1; shift ;;
@@ -74,6 +79,7 @@ if ((${#rel_list[@]} > 1)) && [[ ${SYSTEST_PARALLEL:-1} = 1 ]]; then
         args=(--release "$rel" --only "$groups")
         if [[ -n $deb ]]; then args+=(--deb "$deb"); fi
         if [[ -n $deb2 ]]; then args+=(--deb2 "$deb2"); fi
+        if [[ -n $mdeb ]]; then args+=(--mdeb "$mdeb"); fi
         if [[ $ST_KEEP = 1 ]]; then args+=(--keep); fi
         SYSTEST_PARALLEL=0 SYSTEST_WORKDIR="$ST_WORK/par-$rel" \
             "$0" "${args[@]}" >"$ST_WORK/par-$rel.out" 2>&1 8>&- &
@@ -148,6 +154,14 @@ if [[ -n $deb ]]; then
     fi
     deb2=$(realpath "$deb2")
     st_note "upgrade target: $deb2 ($(dpkg-deb -f "$deb2" Version))"
+    if [[ -z $mdeb ]]; then
+        mdeb=$(ls -t "$ST_REPO"/target/debian/clamav-freshen-monitor_*.deb 2>/dev/null | head -n 1 || true)
+    fi
+    if [[ -n $mdeb ]]; then
+        mdeb=$(realpath "$mdeb")
+        [[ -f $mdeb ]] || st_die "no such .deb: $mdeb"
+        st_note "monitoring host's package: $mdeb ($(dpkg-deb -f "$mdeb" Version))"
+    fi
 else
     echo "# SKIP: no .deb (build one: cargo deb; or pass --deb): only the rig tests run"
 fi
@@ -202,8 +216,13 @@ run_release() {
     if [[ -n $deb ]] && has_group hostile; then group_hostile "$rel" "$deb"; fi
     # a container of its own with the real clamav-daemon
     if [[ -n $deb ]] && has_group clamd; then group_clamd "$rel" "$deb"; fi
+    # two containers on a private link: a monitoring host and a filter (Nagios + NRPE on
+    # bookworm, as issue 14 asks)
+    if [[ -n $deb ]] && has_group fleet; then
+        if [[ $rel == bookworm ]]; then group_fleet "$rel" "$deb" "$mdeb"; fi
+    fi
     if [[ -z $deb ]]; then
-        for g in install timer privilege loop admin lifecycle faults diagnosis mirror piuparts hostile clamd; do
+        for g in install timer privilege loop admin lifecycle faults diagnosis mirror piuparts hostile clamd fleet; do
             if has_group "$g"; then skip_group "$rel" "$g" "no .deb to test"; fi
         done
     fi

@@ -5,7 +5,8 @@
 # monitor's state, apt's and dpkg's own) is listed before the package is installed; after
 # install, use, remove and purge, and again after install, upgrade and purge, the list must
 # be the same: every path with its type, owner and mode. Any difference is a leftover (or
-# something of the system's the package removed or changed), and fails the test.
+# something of the system's the package removed or changed), and fails the test. The first
+# remove comes in the middle of a repair.
 
 # Not the package's business: written by running services and by apt/dpkg themselves.
 PP_VOLATILE=(/proc /sys /dev /run /tmp /var/tmp /var/log /var/cache /var/lib/apt /var/lib/dpkg
@@ -53,10 +54,24 @@ t_piuparts() {
     ct_exec "$ct" systemctl start clamav-freshen-heal.service || true
     ct_exec "$ct" /usr/sbin/clamav-freshen status >/dev/null || true
     ct_exec "$ct" runuser -u nagios -- /usr/lib/nagios/plugins/check_clamav_freshness >/dev/null || true
+    # removed in the middle of a repair (its freshclam stuck on a mirror that never answers):
+    # prerm stops the worker, which starts freshclam's daemon again; nothing of ours runs on
+    # to write after the purge
+    ct_exec "$ct" systest mirror-mode hang
+    ct_exec "$ct" systest publish 6
+    ct_exec "$ct" /usr/sbin/clamav-freshen repair >/dev/null
+    wait_for 30 "freshclam run by the repair" ct_sh "$ct" '
+        ! systemctl is-active --quiet clamav-freshclam.service && pgrep -x freshclam' ||
+        fail "no repair running before the remove"
     out=$(T=300 ct_exec "$ct" apt-get remove -y clamav-freshen 2>&1) || { printf '%s\n' "$out" | tail; fail "apt-get remove failed"; }
+    printf '%s\n' "$out" | grep -F 'stopping the running repair' || fail "remove did not stop the running repair"
     [[ $(ct_exec "$ct" dpkg-query -W -f '${db:Status-Abbrev}' clamav-freshen) = "rc " ]] || fail "not in state rc after remove"
+    ! ct_exec "$ct" pgrep -x clamav-freshen >/dev/null || fail "a clamav-freshen process outlived the remove"
+    check "freshclam's daemon active after the remove" ct_exec "$ct" systemctl is-active --quiet clamav-freshclam.service
+    [[ $(ct_exec "$ct" pgrep -cx freshclam || true) = 1 ]] || fail "the repair's freshclam was left running"
+    ct_exec "$ct" systest mirror-mode ok
     pp_purge "$ct"
-    pp_same "$ct" "$before" "after install, use, remove, purge"
+    pp_same "$ct" "$before" "after install, use, remove in a repair, purge"
     # The comparison can fail: a file left behind, or a mode changed, is seen.
     ct_exec "$ct" touch /usr/share/pp-probe
     if (pp_same "$ct" "$before" "with a probe file" >/dev/null 2>&1); then fail "a planted file went unseen"; fi
