@@ -19,8 +19,8 @@ ST_PREP_PKGS=${SYSTEST_PREP_PKGS:-nagios4 clamav-freshclam sudo dnsmasq-base pyt
 # group installs (offline, with dpkg -i) so that every other group runs without it.
 ST_SPARE_PKGS=${SYSTEST_SPARE_PKGS:-clamav-daemon}
 # The same for the fleet group's two hosts, each set in a directory of its own under
-# /opt/systest-fleet: NRPE on the filter, check_nrpe on the monitoring host.
-ST_FLEET_SETS=${SYSTEST_FLEET_SETS:-nrpe-server=nagios-nrpe-server nrpe-plugin=nagios-nrpe-plugin}
+# /opt/systest-fleet: NRPE on the filter, check_nrpe on the monitoring host, Icinga 2.
+ST_FLEET_SETS=${SYSTEST_FLEET_SETS:-nrpe-server=nagios-nrpe-server nrpe-plugin=nagios-nrpe-plugin icinga2=icinga2}
 
 # First URI among the host's enabled apt sources matching the regex $1.
 host_apt_uri() {

@@ -7,7 +7,7 @@
 #                       [--only GROUP,...] [--keep]
 #
 # GROUP: rig install timer privilege loop admin lifecycle faults diagnosis mirror piuparts hostile clamd
-#        fleet
+#        fleet icinga
 #        (default: all)
 # --deb    the package (default: newest target/debian/clamav-freshen_*.deb)
 # --deb2   a newer build for the upgrade test (default: repacked from --deb with
@@ -32,7 +32,7 @@ ST_T0=$SECONDS
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 releases=bookworm,trixie
-groups=rig,install,timer,privilege,loop,admin,lifecycle,faults,diagnosis,mirror,piuparts,hostile,clamd,fleet
+groups=rig,install,timer,privilege,loop,admin,lifecycle,faults,diagnosis,mirror,piuparts,hostile,clamd,fleet,icinga
 deb=${SYSTEST_DEB:-}
 deb2=${SYSTEST_DEB2:-}
 mdeb=${SYSTEST_MDEB:-}
@@ -221,8 +221,12 @@ run_release() {
     if [[ -n $deb ]] && has_group fleet; then
         if [[ $rel == bookworm ]]; then group_fleet "$rel" "$deb" "$mdeb"; fi
     fi
+    # Icinga 2 standalone with the package alone (trixie's Icinga 2, as issue 14 asks)
+    if [[ -n $deb ]] && has_group icinga; then
+        if [[ $rel == trixie ]]; then group_icinga "$rel" "$deb"; fi
+    fi
     if [[ -z $deb ]]; then
-        for g in install timer privilege loop admin lifecycle faults diagnosis mirror piuparts hostile clamd fleet; do
+        for g in install timer privilege loop admin lifecycle faults diagnosis mirror piuparts hostile clamd fleet icinga; do
             if has_group "$g"; then skip_group "$rel" "$g" "no .deb to test"; fi
         done
     fi
