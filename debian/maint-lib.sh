@@ -310,3 +310,57 @@ cf_icinga_disable() {
 	fi
 	return 0
 }
+
+# cf_icinga_service_enable ICINGA2 MAIN_CONF SOURCE DEST SERVICE (postinst configure /
+# abort-remove, after cf_icinga_enable)
+# The 'ClamAV signatures' service for the node itself goes live as DEST (in conf.d) only on
+# a node whose MAIN_CONF includes conf.d (standalone, or a master: agents and satellites
+# set up by `icinga2 node setup` do not), and only when `icinga2 daemon -C` accepts it.
+# Otherwise it is parked as DEST.disabled, and the reason said; a parked one is tried again
+# on the next configure. An existing DEST is the admin's: never overwritten.
+cf_icinga_service_enable() {
+	cf_i2=$1 cf_conf=$2 cf_src=$3 cf_dest=$4 cf_svc=$5
+	if [ ! -x "$cf_i2" ] || [ ! -d "${cf_dest%/*}" ] || [ ! -r "$cf_conf" ]; then
+		return 0
+	fi
+	# conf.d included: `include_recursive "conf.d"` (Debian's), or the directory by its path
+	if ! sed -n 's/^[[:space:]]*include_recursive[[:space:]]*"\([^"]*\)".*/\1/p' "$cf_conf" |
+		grep -Fxq -e conf.d -e "${cf_dest%/*}"; then
+		if [ ! -e "$cf_dest" ]; then
+			cf_say "Icinga 2 service not activated: $cf_conf does not include conf.d (an agent or a satellite). On the master: the example in /usr/share/doc/$CF_PKG/examples/icinga2/, with command_endpoint = host.name"
+		fi
+		return 0
+	fi
+	if [ -e "$cf_dest" ]; then
+		: # live already (ours from an earlier configure, or the admin's)
+	elif [ -e "$cf_dest.disabled" ]; then
+		mv -f "$cf_dest.disabled" "$cf_dest"
+	else
+		install -m 0644 "$cf_src" "$cf_dest.new"
+		mv -f "$cf_dest.new" "$cf_dest"
+	fi
+	if cf_out=$("$cf_i2" daemon -C -c "$cf_conf" 2>&1); then
+		cf_say "Icinga 2 service 'ClamAV signatures' active: $cf_dest ($cf_i2 daemon -C: valid)"
+		cf_reload_if_running "$cf_svc"
+		return 0
+	fi
+	mv -f "$cf_dest" "$cf_dest.disabled"
+	cf_warn "Icinga 2 service 'ClamAV signatures' DISABLED (moved to $cf_dest.disabled): $cf_i2 daemon -C rejects the configuration with it:"
+	printf '%s\n' "$cf_out" | grep -E 'critical/|Error:|Location:' | head -n 20 | sed 's/^/    /' >&2
+	echo "  Fix it, then run: dpkg-reconfigure $CF_PKG" >&2
+	if "$cf_i2" daemon -C -c "$cf_conf" >/dev/null 2>&1; then
+		cf_reload_if_running "$cf_svc"
+	fi
+	return 0
+}
+
+# cf_icinga_service_disable ICINGA2 MAIN_CONF DEST SERVICE (prerm remove): DEST parked as
+# DEST.disabled (postinst configure puts it back), a running Icinga 2 reloaded when valid.
+cf_icinga_service_disable() {
+	[ -e "$3" ] || return 0
+	mv -f "$3" "$3.disabled"
+	if [ -x "$1" ] && "$1" daemon -C -c "$2" >/dev/null 2>&1; then
+		cf_reload_if_running "$4"
+	fi
+	return 0
+}

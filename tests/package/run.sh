@@ -136,6 +136,7 @@ cat >"$T/expected" <<'EOF'
 -rw-r--r-- 0/0 etc/nagios4/conf.d/clamav-freshen.cfg
 -rw-r--r-- 0/0 etc/cron.d/clamav-freshen
 -rw-r--r-- 0/0 usr/share/clamav-freshen/icinga2/clamav-freshen.conf
+-rw-r--r-- 0/0 usr/share/clamav-freshen/icinga2/clamav-freshen-service.conf
 -rw-r--r-- 0/0 usr/share/clamav-freshen/maint-lib.sh
 -rw-r--r-- 0/0 usr/lib/systemd/system/clamav-freshen-heal.service
 -rw-r--r-- 0/0 usr/lib/systemd/system/clamav-freshen-heal.timer
@@ -547,6 +548,8 @@ fi
 
 # --- Icinga 2: the ITL-style commands and the example service ---------------------------------
 ICINGA=$R/usr/share/doc/clamav-freshen/examples/icinga2/clamav-freshen.conf
+check "Icinga 2: the documented example is the service the package activates" \
+	cmp -s "$ICINGA" "$R/usr/share/clamav-freshen/icinga2/clamav-freshen-service.conf"
 ICMDS=$R/usr/share/clamav-freshen/icinga2/clamav-freshen.conf
 check "Icinga 2 commands: the event command passes state, state type, attempt through sudo -n" \
 	sh -c "grep -q '\"/usr/bin/sudo\", \"-n\", \"/usr/sbin/clamav-freshen\", \"handle\"' '$ICMDS' && grep -q '\"\$service.state\$\", \"\$service.state_type\$\", \"\$service.check_attempt\$\"' '$ICMDS'"
@@ -599,18 +602,39 @@ EOF
 	ilib "cf_icinga_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$ICMDS' '$DEST' stopped-icinga"
 	check "postinst logic, Icinga 2: the commands copied into the ITL directory, said so" \
 		sh -c "cmp -s '$ICMDS' '$DEST' && grep -q 'Icinga 2 commands active' '$T/ilib.out'"
-	cp "$ICINGA" "$I/conf.d/example.conf"
-	check "icinga2 daemon -C accepts the commands and the example service" icinga2_check
+	# The node's own service (conf.d): copied where conf.d is included, validated, never
+	# overwritten, parked on remove and when invalid, left out on an agent.
+	ISRC=$R/usr/share/clamav-freshen/icinga2/clamav-freshen-service.conf
+	SDEST=$I/conf.d/clamav-freshen.conf
+	ilib "cf_icinga_service_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$ISRC' '$SDEST' stopped-icinga"
+	check "postinst logic, Icinga 2 standalone (conf.d included): the service copied, said so" \
+		sh -c "cmp -s '$ISRC' '$SDEST' && grep -q \"service 'ClamAV signatures' active\" '$T/ilib.out'"
+	check "icinga2 daemon -C accepts the commands and the service" icinga2_check
 	check "icinga2 instantiates our service and event command" \
 		sh -c "grep -q 'Instantiated 1 Service\.' '$I/out' && grep -q 'Instantiated 1 EventCommand\.' '$I/out'"
-	# removed while the admin's service uses the commands: they stay, Icinga 2 stays valid
+	sed -i 's/check_interval = 15m/check_interval = 10m/' "$SDEST"
+	ilib "cf_icinga_service_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$ISRC' '$SDEST' stopped-icinga"
+	check "postinst logic, Icinga 2: the admin's edit of the service is kept" grep -q 'check_interval = 10m' "$SDEST"
+	cp "$ISRC" "$SDEST"
+	# removed while the service uses the commands: both stay until prerm parks the service
 	ilib "cf_icinga_disable '$T/bin/icinga2-private' '$I/icinga2.conf' '$DEST' stopped-icinga"
-	check "prerm logic, Icinga 2 objects of the admin's use the commands: kept, told so, valid" \
+	check "prerm logic, Icinga 2 objects use the commands: kept, told so, valid" \
 		sh -c "test -e '$DEST' && grep -q 'kept' '$T/ilib.out' && '$T/bin/icinga2-private' daemon -C -c '$I/icinga2.conf' >/dev/null"
-	rm -f "$I/conf.d/example.conf"
+	ilib "cf_icinga_service_disable '$T/bin/icinga2-private' '$I/icinga2.conf' '$SDEST' stopped-icinga"
 	ilib "cf_icinga_disable '$T/bin/icinga2-private' '$I/icinga2.conf' '$DEST' stopped-icinga"
-	check "prerm logic, Icinga 2: unused commands removed, nothing left in the ITL directory" \
-		sh -c "test -z \"\$(ls -A '$I/contrib')\""
+	check "prerm logic, Icinga 2: service parked, commands removed, still valid" \
+		sh -c "test ! -e '$SDEST' && test -e '$SDEST.disabled' && test -z \"\$(ls -A '$I/contrib')\" && '$T/bin/icinga2-private' daemon -C -c '$I/icinga2.conf' >/dev/null"
+	# configure again without the commands (say, their name taken): the service cannot be
+	# valid, so it stays parked, said so, and Icinga 2 stays valid
+	ilib "cf_icinga_service_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$ISRC' '$SDEST' stopped-icinga"
+	check "postinst logic, Icinga 2 service invalid (no commands): parked, reason and remedy said, still valid" \
+		sh -c "test ! -e '$SDEST' && test -e '$SDEST.disabled' && grep -q 'DISABLED' '$T/ilib.out' && grep -q 'dpkg-reconfigure clamav-freshen' '$T/ilib.out' && '$T/bin/icinga2-private' daemon -C -c '$I/icinga2.conf' >/dev/null"
+	rm -f "$SDEST.disabled"
+	# an agent (conf.d not included): no service, and the reason said
+	grep -v 'conf.d"' "$I/icinga2.conf" >"$I/agent.conf"
+	ilib "cf_icinga_service_enable '$T/bin/icinga2-private' '$I/agent.conf' '$ISRC' '$SDEST' stopped-icinga"
+	check "postinst logic, Icinga 2 agent (no conf.d): no service, told where it belongs" \
+		sh -c "test ! -e '$SDEST' && test ! -e '$SDEST.disabled' && grep -q 'does not include conf.d' '$T/ilib.out'"
 	# a command of the same name already defined: ours are not activated, Icinga 2 stays valid
 	printf 'object CheckCommand "clamav_freshness" {\n  command = [ "/bin/true" ]\n}\n' >"$I/conf.d/mine.conf"
 	ilib "cf_icinga_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$ICMDS' '$DEST' stopped-icinga"

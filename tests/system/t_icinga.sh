@@ -2,11 +2,12 @@
 # shellcheck disable=SC2016  # the scripts run inside the container are single-quoted
 # Issue 14, Icinga 2 standalone (trixie): a booted container with icinga2 (installed offline
 # from the image's /opt/systest-fleet/icinga2) and then the package. Its postinst puts the
-# commands into the ITL after `icinga2 daemon -C`; a service using them (the example's,
-# with the test's fast intervals) is loaded and validated; the database goes stale; Icinga's
+# commands into the ITL and the node's service into conf.d, each after `icinga2 daemon -C`;
+# with the test's fast intervals it loads; the database goes stale; Icinga's
 # check goes non-OK, its event command runs the handler through sudo, the repair happens,
 # Icinga's next check is OK. Nagios and the heal timer are off: only Icinga can repair.
 # The service's state is read from Icinga's REST API (`icinga2 api setup`, its root user).
+# Then the re-check through Icinga's command pipe, and remove and purge.
 
 IC_CMDS=/usr/share/icinga2/include/plugins-contrib.d/clamav-freshen.conf
 
@@ -53,9 +54,14 @@ t_icinga_standalone() {
     ct_exec "$ct" cmp -s /usr/share/clamav-freshen/icinga2/clamav-freshen.conf "$IC_CMDS" ||
         fail "no copy of the commands in the ITL"
     ct_exec "$ct" systemctl disable --now clamav-freshen-heal.timer >/dev/null 2>&1 || true
-    # the example's service, every 6 s and retried every 3 s for the test
-    ct_sh "$ct" 'sed -e "s/check_interval = 15m/check_interval = 6s/" -e "s/retry_interval = 5m/retry_interval = 3s/" \
-        /usr/share/doc/clamav-freshen/examples/icinga2/clamav-freshen.conf >/etc/icinga2/conf.d/clamav-freshen.conf'
+    # the service the package activated (a standalone node: conf.d included), every 6 s and
+    # retried every 3 s for the test
+    printf '%s\n' "$out" | grep -F "Icinga 2 service 'ClamAV signatures' active" ||
+        fail "postinst did not activate the Icinga 2 service"
+    ct_exec "$ct" cmp -s /usr/share/clamav-freshen/icinga2/clamav-freshen-service.conf /etc/icinga2/conf.d/clamav-freshen.conf ||
+        fail "the service in conf.d is not the package's"
+    ct_sh "$ct" 'sed -i -e "s/check_interval = 15m/check_interval = 6s/" -e "s/retry_interval = 5m/retry_interval = 3s/" \
+        /etc/icinga2/conf.d/clamav-freshen.conf'
     out=$(ct_exec "$ct" icinga2 daemon -C 2>&1) || { printf '%s\n' "$out" | tail -n 20; fail "icinga2 daemon -C rejects the configuration"; }
     printf '%s\n' "$out" | grep -E 'Instantiated [0-9]+ (Service|EventCommand)s?\.' || true
     # (the API's own security notice aside) no warning about our objects
@@ -123,12 +129,29 @@ t_icinga_recheck() {
     st_outcome "re-checked $(( $(ic_svc "$ct" | sed -n 4p) - t0 )) s after the repair began"
 }
 
+# Remove parks the service and takes the commands away, Icinga 2 valid and running; purge
+# leaves neither.
+t_icinga_remove() {
+    local ct=$1 out
+    out=$(T=300 ct_exec "$ct" apt-get remove -y clamav-freshen 2>&1) || { printf '%s\n' "$out" | tail; fail "apt-get remove failed"; }
+    ! ct_exec "$ct" test -e /etc/icinga2/conf.d/clamav-freshen.conf || fail "the service is still live after remove"
+    ct_exec "$ct" test -e /etc/icinga2/conf.d/clamav-freshen.conf.disabled || fail "the service was not parked"
+    ! ct_exec "$ct" test -e "$IC_CMDS" || fail "the commands are still in the ITL after remove"
+    out=$(ct_exec "$ct" icinga2 daemon -C 2>&1) || { printf '%s\n' "$out" | tail -n 20; fail "Icinga 2 invalid after remove"; }
+    check "icinga2 active after remove" ct_exec "$ct" systemctl is-active --quiet icinga2.service
+    out=$(T=300 ct_exec "$ct" apt-get purge -y clamav-freshen 2>&1) || { printf '%s\n' "$out" | tail; fail "apt-get purge failed"; }
+    ! ct_sh "$ct" 'ls /etc/icinga2/conf.d/clamav-freshen* /usr/share/icinga2/include/plugins-contrib.d/clamav-freshen* 2>/dev/null | grep .' ||
+        fail "purge left Icinga 2 files of ours"
+    ct_exec "$ct" icinga2 daemon -C >/dev/null 2>&1 || fail "Icinga 2 invalid after purge"
+}
+
 group_icinga() {
     local rel=$1 deb=$2 ct=cfs-$1-icinga
     boot_container "$rel" "$ct" "$deb" || return 0
-    st_test "$rel" "$ct" "icinga2 standalone: commands in the ITL after daemon -C, the local loop heals" t_icinga_standalone
+    st_test "$rel" "$ct" "icinga2 standalone: commands and service activated after daemon -C, the local loop heals" t_icinga_standalone
     if [[ ${ST_RESULTS[-1]} == *"|pass"* ]]; then
         st_test "$rel" "$ct" "icinga2 standalone: the re-check after a repair through Icinga's command pipe" t_icinga_recheck
+        st_test "$rel" "$ct" "icinga2 standalone: remove parks the service and takes the commands, Icinga 2 valid; purge leaves nothing" t_icinga_remove
     fi
     ct_destroy "$ct"
 }
