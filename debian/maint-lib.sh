@@ -258,6 +258,18 @@ cf_stop_repair() {
 	return 0
 }
 
+# cf_copy SRC DEST: DEST becomes a 0644 copy of SRC at once (never half-written).
+cf_copy() {
+	install -m 0644 "$1" "$2.new"
+	mv -f "$2.new" "$2"
+}
+
+# cf_icinga_reasons OUTPUT: the lines of `icinga2 daemon -C` that say why, and the remedy.
+cf_icinga_reasons() {
+	printf '%s\n' "$1" | grep -E 'critical/|Error:|Location:' | head -n 20 | sed 's/^/    /' >&2
+	echo "  Fix it, then run: dpkg-reconfigure $CF_PKG" >&2
+}
+
 # cf_icinga_enable ICINGA2 MAIN_CONF SOURCE DEST SERVICE (postinst configure / abort-remove)
 # Icinga 2's commands go live as a copy DEST (in the ITL's plugins-contrib.d, loaded by
 # every node that includes <plugins-contrib>) of our SOURCE, refreshed on every configure,
@@ -270,8 +282,7 @@ cf_icinga_enable() {
 	if [ ! -x "$cf_i2" ] || [ ! -d "${cf_dest%/*}" ]; then
 		return 0
 	fi
-	install -m 0644 "$cf_src" "$cf_dest.new"
-	mv -f "$cf_dest.new" "$cf_dest"
+	cf_copy "$cf_src" "$cf_dest"
 	if cf_out=$("$cf_i2" daemon -C -c "$cf_conf" 2>&1); then
 		cf_say "Icinga 2 commands active: $cf_dest ($cf_i2 daemon -C: valid)"
 		cf_reload_if_running "$cf_svc"
@@ -283,8 +294,7 @@ cf_icinga_enable() {
 	else
 		cf_warn "Icinga 2 commands NOT activated: the configuration is invalid even without them:"
 	fi
-	printf '%s\n' "$cf_out" | grep -E 'critical/|Error:|Location:' | head -n 20 | sed 's/^/    /' >&2
-	echo "  Fix it, then run: dpkg-reconfigure $CF_PKG" >&2
+	cf_icinga_reasons "$cf_out"
 	return 0
 }
 
@@ -336,8 +346,7 @@ cf_icinga_service_enable() {
 	elif [ -e "$cf_dest.disabled" ]; then
 		mv -f "$cf_dest.disabled" "$cf_dest"
 	else
-		install -m 0644 "$cf_src" "$cf_dest.new"
-		mv -f "$cf_dest.new" "$cf_dest"
+		cf_copy "$cf_src" "$cf_dest"
 	fi
 	if cf_out=$("$cf_i2" daemon -C -c "$cf_conf" 2>&1); then
 		cf_say "Icinga 2 service 'ClamAV signatures' active: $cf_dest ($cf_i2 daemon -C: valid)"
@@ -346,8 +355,7 @@ cf_icinga_service_enable() {
 	fi
 	mv -f "$cf_dest" "$cf_dest.disabled"
 	cf_warn "Icinga 2 service 'ClamAV signatures' DISABLED (moved to $cf_dest.disabled): $cf_i2 daemon -C rejects the configuration with it:"
-	printf '%s\n' "$cf_out" | grep -E 'critical/|Error:|Location:' | head -n 20 | sed 's/^/    /' >&2
-	echo "  Fix it, then run: dpkg-reconfigure $CF_PKG" >&2
+	cf_icinga_reasons "$cf_out"
 	if "$cf_i2" daemon -C -c "$cf_conf" >/dev/null 2>&1; then
 		cf_reload_if_running "$cf_svc"
 	fi

@@ -116,16 +116,21 @@ dpkg-deb -e "$DEB" "$C"
 # --- lintian --------------------------------------------------------------------------------
 # Every tag lintian has, pedantic and experimental included: each one either fixed or
 # overridden with its reason in debian/lintian-overrides, so any tag at all is new.
-lintian --fail-on error,warning,info,pedantic,experimental --pedantic --info --display-experimental \
-	--no-tag-display-limit "$DEB" >"$T/lintian.out" 2>&1
-lintian_rc=$?
-lintian_tags=$(grep -c -E '^[EWIPX]: ' "$T/lintian.out")
-if [ "$lintian_rc" -eq 0 ] && [ "$lintian_tags" -eq 0 ]; then
-	ok "lintian --pedantic --info --display-experimental: no tag (0 errors, 0 warnings)"
-else
-	nok "lintian: $lintian_tags tag(s) (exit $lintian_rc)"
-	sed 's/^/#   /' "$T/lintian.out"
-fi
+lintian_clean() {  # lintian_clean DEB LABEL: no tag at all, or each one shown
+	local out rc tags
+	out=$T/lintian.$(basename "$1").out
+	lintian --fail-on error,warning,info,pedantic,experimental --pedantic --info --display-experimental \
+		--no-tag-display-limit "$1" >"$out" 2>&1
+	rc=$?
+	tags=$(grep -c -E '^[EWIPX]: ' "$out")
+	if [ "$rc" -eq 0 ] && [ "$tags" -eq 0 ]; then
+		ok "$2lintian --pedantic --info --display-experimental: no tag (0 errors, 0 warnings)"
+	else
+		nok "$2lintian: $tags tag(s) (exit $rc)"
+		sed 's/^/#   /' "$out"
+	fi
+}
+lintian_clean "$DEB" ""
 
 # --- contents: every file with its mode and owner, and nothing else ----------------------
 cat >"$T/expected" <<'EOF'
@@ -666,16 +671,7 @@ else
 	ok "clamav-freshen-monitor package: $(basename "$MDEB")"
 	MR=$T/mroot
 	dpkg-deb -x "$MDEB" "$MR"
-	lintian --fail-on error,warning,info,pedantic,experimental --pedantic --info --display-experimental \
-		--no-tag-display-limit "$MDEB" >"$T/mlintian.out" 2>&1
-	m_rc=$?
-	m_tags=$(grep -c -E '^[EWIPX]: ' "$T/mlintian.out")
-	if [ "$m_rc" -eq 0 ] && [ "$m_tags" -eq 0 ]; then
-		ok "clamav-freshen-monitor: lintian --pedantic --info --display-experimental: no tag"
-	else
-		nok "clamav-freshen-monitor: lintian: $m_tags tag(s) (exit $m_rc)"
-		sed 's/^/#   /' "$T/mlintian.out"
-	fi
+	lintian_clean "$MDEB" "clamav-freshen-monitor: "
 	cat >"$T/mexpected" <<'EOF'
 -rw-r--r-- 0/0 etc/nagios4/conf.d/clamav-freshen-monitor.cfg
 -rw-r--r-- 0/0 usr/share/clamav-freshen-monitor/maint-lib.sh
