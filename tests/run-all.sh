@@ -104,6 +104,9 @@ stage lint bash -c 'rc=0
     cargo clippy --locked --all-targets --features test-root -- -D warnings || rc=1
     cargo clippy --locked --all-targets --features fuzzing -- -D warnings || rc=1
     if command -v cargo-deny >/dev/null; then
+        # --offline: cargo deny reads every crate of Cargo.lock, those of other platforms
+        # too, which a build never downloads: fetch them first.
+        cargo fetch --locked --quiet || rc=1
         cargo deny --offline check licenses bans sources || rc=1
     else
         echo "SKIP: cargo-deny not installed (licenses, bans, sources unchecked)"

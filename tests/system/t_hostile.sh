@@ -31,8 +31,11 @@ H_SNAP_ROOTS=(/etc /root /srv /tmp /var/tmp /dev/shm /usr /opt /home /var/lib /v
 # (the rig's own control files in /etc/systest and /srv/systest too: the tests switch the
 # mirror's mode)
 # /var/cache/clamav-freshen: the check's own cache of verified databases (written by nagios).
+# systemd-private-*: PrivateTmp= of any service that runs meanwhile (php's phpsessionclean
+# timer fires at :09 and :39), made and removed by systemd.
 H_SNAP_SKIP=(/var/lib/clamav /var/lib/clamav-freshen /var/cache/clamav-freshen /var/lib/nagios4 /var/cache/nagios4 /var/lib/systemd
-             /var/lib/sudo /var/lib/logrotate /var/spool/exim4 /var/lib/exim4 /etc/systest /srv/systest)
+             /var/lib/sudo /var/lib/logrotate /var/spool/exim4 /var/lib/exim4 /etc/systest /srv/systest
+             /tmp/systemd-private-\* /var/tmp/systemd-private-\*)
 # Root's victims of the symlink attacks.
 H_VICTIMS=/srv/hostile
 
