@@ -270,22 +270,34 @@ cf_icinga_reasons() {
 	echo "  Fix it, then run: dpkg-reconfigure $CF_PKG" >&2
 }
 
-# cf_icinga_enable ICINGA2 MAIN_CONF SOURCE DEST SERVICE (postinst configure / abort-remove)
+# Icinga 2 is reloaded once, after all of our steps (commands, then the service): a step
+# that leaves a configuration it validated changed asks for it, and
+# cf_icinga_reload_if_asked SERVICE reloads it when running.
+cf_icinga_reload=""
+cf_icinga_reload_if_asked() {
+	if [ "$cf_icinga_reload" = yes ]; then
+		cf_icinga_reload=""
+		cf_reload_if_running "$1"
+	fi
+	return 0
+}
+
+# cf_icinga_enable ICINGA2 MAIN_CONF SOURCE DEST (postinst configure / abort-remove)
 # Icinga 2's commands go live as a copy DEST (in the ITL's plugins-contrib.d, loaded by
 # every node that includes <plugins-contrib>) of our SOURCE, refreshed on every configure,
 # only when `icinga2 daemon -C` accepts MAIN_CONF with it; otherwise DEST is taken away
 # again and the reason said. A copy, not a link: DEST must never dangle when the package's
-# files are gone. Without icinga2 (or its ITL directory) nothing is done. A running Icinga 2
-# is reloaded only with a valid configuration. Returns 0: a monitor problem is a warning.
+# files are gone. Without icinga2 (or its ITL directory) nothing is done. Returns 0: a
+# monitor problem is a warning.
 cf_icinga_enable() {
-	cf_i2=$1 cf_conf=$2 cf_src=$3 cf_dest=$4 cf_svc=$5
+	cf_i2=$1 cf_conf=$2 cf_src=$3 cf_dest=$4
 	if [ ! -x "$cf_i2" ] || [ ! -d "${cf_dest%/*}" ]; then
 		return 0
 	fi
 	cf_copy "$cf_src" "$cf_dest"
 	if cf_out=$("$cf_i2" daemon -C -c "$cf_conf" 2>&1); then
 		cf_say "Icinga 2 commands active: $cf_dest ($cf_i2 daemon -C: valid)"
-		cf_reload_if_running "$cf_svc"
+		cf_icinga_reload=yes
 		return 0
 	fi
 	rm -f "$cf_dest"
@@ -298,12 +310,12 @@ cf_icinga_enable() {
 	return 0
 }
 
-# cf_icinga_disable ICINGA2 MAIN_CONF DEST SERVICE (prerm remove; postrm purge without
-# ICINGA2's check). DEST goes when the configuration stays valid without it, and a running
-# Icinga 2 is reloaded; when the admin's own objects use our commands it stays, and that is
-# said (Icinga 2 must still start; the services turn UNKNOWN without the plugin).
+# cf_icinga_disable ICINGA2 MAIN_CONF DEST (prerm remove). DEST goes when the configuration
+# stays valid without it (or icinga2 is gone); when the admin's own objects use our
+# commands it stays, and that is said (Icinga 2 must still start; the services turn UNKNOWN
+# without the plugin).
 cf_icinga_disable() {
-	cf_i2=$1 cf_conf=$2 cf_dest=$3 cf_svc=$4
+	cf_i2=$1 cf_conf=$2 cf_dest=$3
 	[ -f "$cf_dest" ] || return 0
 	if [ ! -x "$cf_i2" ]; then
 		rm -f "$cf_dest"
@@ -312,7 +324,7 @@ cf_icinga_disable() {
 	mv -f "$cf_dest" "$cf_dest.off"
 	if "$cf_i2" daemon -C -c "$cf_conf" >/dev/null 2>&1; then
 		rm -f "$cf_dest.off"
-		cf_reload_if_running "$cf_svc"
+		cf_icinga_reload=yes
 	elif mv -f "$cf_dest.off" "$cf_dest" && "$cf_i2" daemon -C -c "$cf_conf" >/dev/null 2>&1; then
 		cf_warn "kept $cf_dest: Icinga 2's configuration uses its commands (remove those objects, then delete it)"
 	else
@@ -321,7 +333,7 @@ cf_icinga_disable() {
 	return 0
 }
 
-# cf_icinga_service_enable ICINGA2 MAIN_CONF SOURCE DEST SERVICE (postinst configure /
+# cf_icinga_service_enable ICINGA2 MAIN_CONF SOURCE DEST (postinst configure /
 # abort-remove, after cf_icinga_enable)
 # The 'ClamAV signatures' service for the node itself goes live as DEST (in conf.d) only on
 # a node whose MAIN_CONF includes conf.d (standalone, or a master: agents and satellites
@@ -329,7 +341,7 @@ cf_icinga_disable() {
 # Otherwise it is parked as DEST.disabled, and the reason said; a parked one is tried again
 # on the next configure. An existing DEST is the admin's: never overwritten.
 cf_icinga_service_enable() {
-	cf_i2=$1 cf_conf=$2 cf_src=$3 cf_dest=$4 cf_svc=$5
+	cf_i2=$1 cf_conf=$2 cf_src=$3 cf_dest=$4
 	if [ ! -x "$cf_i2" ] || [ ! -d "${cf_dest%/*}" ] || [ ! -r "$cf_conf" ]; then
 		return 0
 	fi
@@ -350,25 +362,25 @@ cf_icinga_service_enable() {
 	fi
 	if cf_out=$("$cf_i2" daemon -C -c "$cf_conf" 2>&1); then
 		cf_say "Icinga 2 service 'ClamAV signatures' active: $cf_dest ($cf_i2 daemon -C: valid)"
-		cf_reload_if_running "$cf_svc"
+		cf_icinga_reload=yes
 		return 0
 	fi
 	mv -f "$cf_dest" "$cf_dest.disabled"
 	cf_warn "Icinga 2 service 'ClamAV signatures' DISABLED (moved to $cf_dest.disabled): $cf_i2 daemon -C rejects the configuration with it:"
 	cf_icinga_reasons "$cf_out"
 	if "$cf_i2" daemon -C -c "$cf_conf" >/dev/null 2>&1; then
-		cf_reload_if_running "$cf_svc"
+		cf_icinga_reload=yes
 	fi
 	return 0
 }
 
-# cf_icinga_service_disable ICINGA2 MAIN_CONF DEST SERVICE (prerm remove): DEST parked as
-# DEST.disabled (postinst configure puts it back), a running Icinga 2 reloaded when valid.
+# cf_icinga_service_disable ICINGA2 MAIN_CONF DEST (prerm remove): DEST parked as
+# DEST.disabled (postinst configure puts it back); a reload asked for when valid.
 cf_icinga_service_disable() {
 	[ -e "$3" ] || return 0
 	mv -f "$3" "$3.disabled"
 	if [ -x "$1" ] && "$1" daemon -C -c "$2" >/dev/null 2>&1; then
-		cf_reload_if_running "$4"
+		cf_icinga_reload=yes
 	fi
 	return 0
 }

@@ -604,51 +604,61 @@ EOF
 	LIB=$R/usr/share/clamav-freshen/maint-lib.sh
 	ilib() { PATH="$T/bin:$PATH" dash -c ". '$LIB'; set -e; $1" >"$T/ilib.out" 2>&1; }
 	DEST=$I/contrib/clamav-freshen.conf
-	ilib "cf_icinga_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$ICMDS' '$DEST' stopped-icinga"
+	ilib "cf_icinga_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$ICMDS' '$DEST'"
 	check "postinst logic, Icinga 2: the commands copied into the ITL directory, said so" \
 		sh -c "cmp -s '$ICMDS' '$DEST' && grep -q 'Icinga 2 commands active' '$T/ilib.out'"
 	# The node's own service (conf.d): copied where conf.d is included, validated, never
 	# overwritten, parked on remove and when invalid, left out on an agent.
 	ISRC=$R/usr/share/clamav-freshen/icinga2/clamav-freshen-service.conf
 	SDEST=$I/conf.d/clamav-freshen.conf
-	ilib "cf_icinga_service_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$ISRC' '$SDEST' stopped-icinga"
+	ilib "cf_icinga_service_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$ISRC' '$SDEST'"
 	check "postinst logic, Icinga 2 standalone (conf.d included): the service copied, said so" \
 		sh -c "cmp -s '$ISRC' '$SDEST' && grep -q \"service 'ClamAV signatures' active\" '$T/ilib.out'"
 	check "icinga2 daemon -C accepts the commands and the service" icinga2_check
 	check "icinga2 instantiates our service and event command" \
 		sh -c "grep -q 'Instantiated 1 Service\.' '$I/out' && grep -q 'Instantiated 1 EventCommand\.' '$I/out'"
 	sed -i 's/check_interval = 15m/check_interval = 10m/' "$SDEST"
-	ilib "cf_icinga_service_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$ISRC' '$SDEST' stopped-icinga"
+	ilib "cf_icinga_service_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$ISRC' '$SDEST'"
 	check "postinst logic, Icinga 2: the admin's edit of the service is kept" grep -q 'check_interval = 10m' "$SDEST"
 	cp "$ISRC" "$SDEST"
 	# removed while the service uses the commands: both stay until prerm parks the service
-	ilib "cf_icinga_disable '$T/bin/icinga2-private' '$I/icinga2.conf' '$DEST' stopped-icinga"
+	ilib "cf_icinga_disable '$T/bin/icinga2-private' '$I/icinga2.conf' '$DEST'"
 	check "prerm logic, Icinga 2 objects use the commands: kept, told so, valid" \
 		sh -c "test -e '$DEST' && grep -q 'kept' '$T/ilib.out' && '$T/bin/icinga2-private' daemon -C -c '$I/icinga2.conf' >/dev/null"
-	ilib "cf_icinga_service_disable '$T/bin/icinga2-private' '$I/icinga2.conf' '$SDEST' stopped-icinga"
-	ilib "cf_icinga_disable '$T/bin/icinga2-private' '$I/icinga2.conf' '$DEST' stopped-icinga"
+	ilib "cf_icinga_service_disable '$T/bin/icinga2-private' '$I/icinga2.conf' '$SDEST'"
+	ilib "cf_icinga_disable '$T/bin/icinga2-private' '$I/icinga2.conf' '$DEST'"
 	check "prerm logic, Icinga 2: service parked, commands removed, still valid" \
 		sh -c "test ! -e '$SDEST' && test -e '$SDEST.disabled' && test -z \"\$(ls -A '$I/contrib')\" && '$T/bin/icinga2-private' daemon -C -c '$I/icinga2.conf' >/dev/null"
 	# configure again without the commands (say, their name taken): the service cannot be
 	# valid, so it stays parked, said so, and Icinga 2 stays valid
-	ilib "cf_icinga_service_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$ISRC' '$SDEST' stopped-icinga"
+	ilib "cf_icinga_service_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$ISRC' '$SDEST'"
 	check "postinst logic, Icinga 2 service invalid (no commands): parked, reason and remedy said, still valid" \
 		sh -c "test ! -e '$SDEST' && test -e '$SDEST.disabled' && grep -q 'DISABLED' '$T/ilib.out' && grep -q 'dpkg-reconfigure clamav-freshen' '$T/ilib.out' && '$T/bin/icinga2-private' daemon -C -c '$I/icinga2.conf' >/dev/null"
 	rm -f "$SDEST.disabled"
 	# an agent (conf.d not included): no service, and the reason said
 	grep -v 'conf.d"' "$I/icinga2.conf" >"$I/agent.conf"
-	ilib "cf_icinga_service_enable '$T/bin/icinga2-private' '$I/agent.conf' '$ISRC' '$SDEST' stopped-icinga"
+	ilib "cf_icinga_service_enable '$T/bin/icinga2-private' '$I/agent.conf' '$ISRC' '$SDEST'"
 	check "postinst logic, Icinga 2 agent (no conf.d): no service, told where it belongs" \
 		sh -c "test ! -e '$SDEST' && test ! -e '$SDEST.disabled' && grep -q 'does not include conf.d' '$T/ilib.out'"
 	# a command of the same name already defined: ours are not activated, Icinga 2 stays valid
 	printf 'object CheckCommand "clamav_freshness" {\n  command = [ "/bin/true" ]\n}\n' >"$I/conf.d/mine.conf"
-	ilib "cf_icinga_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$ICMDS' '$DEST' stopped-icinga"
+	ilib "cf_icinga_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$ICMDS' '$DEST'"
 	check "postinst logic, Icinga 2 command name taken: not activated, reason and remedy said, still valid" \
 		sh -c "test -z \"\$(ls -A '$I/contrib')\" && grep -q 'NOT activated' '$T/ilib.out' && grep -q 'dpkg-reconfigure clamav-freshen' '$T/ilib.out' && '$T/bin/icinga2-private' daemon -C -c '$I/icinga2.conf' >/dev/null"
 	rm -f "$I/conf.d/mine.conf"
-	ilib "cf_icinga_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$ICMDS' '$I/nonexistent/clamav-freshen.conf' stopped-icinga"
+	ilib "cf_icinga_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$ICMDS' '$I/nonexistent/clamav-freshen.conf'"
 	check "postinst logic, no ITL directory (icinga2 not installed): nothing done, nothing said" \
 		sh -c "test ! -e '$I/nonexistent' && test ! -s '$T/ilib.out'"
+	# commands and service in one configure: a running Icinga 2 is reloaded once, not per step
+	rm -f "$T/reloads"
+	ilib "cf_icinga_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$ICMDS' '$DEST'; cf_icinga_service_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$ISRC' '$SDEST'; cf_icinga_reload_if_asked fake-nagios"
+	check "postinst logic, Icinga 2: commands and service live, one reload of a running Icinga 2" \
+		sh -c "test -e '$DEST' && test -e '$SDEST' && test \"\$(wc -l <'$T/reloads')\" -eq 1"
+	rm -f "$T/reloads"
+	ilib "cf_icinga_service_disable '$T/bin/icinga2-private' '$I/icinga2.conf' '$SDEST'; cf_icinga_disable '$T/bin/icinga2-private' '$I/icinga2.conf' '$DEST'; cf_icinga_reload_if_asked fake-nagios"
+	check "prerm logic, Icinga 2: service parked, commands gone, one reload" \
+		sh -c "test ! -e '$SDEST' && test ! -e '$DEST' && test \"\$(wc -l <'$T/reloads')\" -eq 1"
+	rm -f "$T/reloads" "$SDEST.disabled"
 else
 	skip "icinga2 not installed: the commands and the example not validated with icinga2 daemon -C"
 fi
