@@ -58,6 +58,10 @@ fn main() -> io::Result<()> {
                 (defaults::CONFIG, "configuration"),
                 (defaults::SUDOERS, "what user nagios may run through sudo"),
                 (
+                    defaults::ICINGA_API_FILE,
+                    "Icinga 2's REST API for the re-check after a repair (root's, mode 0600); absent: the command file",
+                ),
+                (
                     defaults::FRESHCLAM_CONF,
                     "freshclam configuration (read only)",
                 ),

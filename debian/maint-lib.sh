@@ -384,3 +384,92 @@ cf_icinga_service_disable() {
 	fi
 	return 0
 }
+
+# cf_icinga_api_enable ICINGA2 MAIN_CONF USER_CONF API_FILE (postinst configure, after
+# cf_icinga_service_enable)
+# The forced re-check after a repair through Icinga 2's REST API, on a node whose service
+# is live (SERVICE active in conf.d) with the api feature enabled: an ApiUser
+# 'clamav-freshen' that may do nothing but reschedule the checks of our CheckCommand
+# (USER_CONF, in conf.d, 0640 root:nagios: it holds the password), and for the handler
+# API_FILE (root's, 0600) with the same password. Made once, only when neither exists (an
+# existing one is the admin's) and only when `icinga2 daemon -C` accepts the user;
+# otherwise the user goes and the reason is said. Without the api feature nothing is done
+# and that is said: the command pipe stays the way.
+cf_icinga_api_enable() {
+	cf_i2=$1 cf_conf=$2 cf_user=$3 cf_api=$4
+	cf_svc=${cf_user%/*}/clamav-freshen.conf
+	if [ ! -x "$cf_i2" ] || [ ! -e "$cf_svc" ]; then
+		return 0
+	fi
+	if [ ! -e /etc/icinga2/features-enabled/api.conf ]; then
+		if [ ! -e "$cf_api" ]; then
+			cf_say "Icinga 2 API not enabled: the re-check after a repair goes through the command pipe when that is set up (README). After 'icinga2 api setup': dpkg-reconfigure $CF_PKG"
+		fi
+		return 0
+	fi
+	if [ -e "$cf_api" ] || [ -e "$cf_user" ]; then
+		return 0
+	fi
+	cf_pw=$(head -c 24 /dev/urandom | base64 | tr -d '/+=\n')
+	(
+		umask 077
+		cat >"$cf_user.new" <<EOC
+/*
+ * $cf_user -- from the $CF_PKG package: the ApiUser its handler uses to ask for the
+ * re-check of the 'ClamAV signatures' service after a repair, and nothing else. Its
+ * password is also in $cf_api. Removed with the package.
+ */
+object ApiUser "clamav-freshen" {
+  password = "$cf_pw"
+  permissions = [ {
+    permission = "actions/reschedule-check"
+    filter = {{ service.check_command == "clamav_freshness" }}
+  } ]
+}
+EOC
+	)
+	chgrp nagios "$cf_user.new" 2>/dev/null && chmod 0640 "$cf_user.new"
+	mv -f "$cf_user.new" "$cf_user"
+	if ! cf_out=$("$cf_i2" daemon -C -c "$cf_conf" 2>&1); then
+		rm -f "$cf_user"
+		cf_warn "Icinga 2 ApiUser 'clamav-freshen' NOT made: $cf_i2 daemon -C rejects the configuration with it:"
+		cf_icinga_reasons "$cf_out"
+		return 0
+	fi
+	cf_node=$("$cf_i2" variable get NodeName 2>/dev/null) || cf_node=$(hostname -f)
+	(
+		umask 077
+		cat >"$cf_api.new" <<EOC
+# $cf_api -- written by the $CF_PKG package (ApiUser in $cf_user):
+# where clamav-freshen asks Icinga 2 to re-check the service after a repair. Root's, mode
+# 0600. Removed with the package; delete both files and run dpkg-reconfigure $CF_PKG to
+# make a new password.
+url = "https://127.0.0.1:5665"
+user = "clamav-freshen"
+password = "$cf_pw"
+ca_file = "/var/lib/icinga2/certs/ca.crt"
+server_name = "$cf_node"
+host = "$cf_node"
+EOC
+	)
+	mv -f "$cf_api.new" "$cf_api"
+	cf_say "Icinga 2 ApiUser 'clamav-freshen' made ($cf_user, allowed only actions/reschedule-check): the re-check after a repair goes through the API ($cf_api)"
+	cf_icinga_reload=yes
+	return 0
+}
+
+# cf_icinga_api_disable ICINGA2 MAIN_CONF USER_CONF API_FILE (prerm remove): the ApiUser and
+# the handler's file go when they are the package's (they say so), Icinga reloaded when
+# valid.
+cf_icinga_api_disable() {
+	if [ -f "$4" ] && grep -q "^# .* written by the .* package" "$4"; then
+		rm -f "$4"
+	fi
+	if [ -f "$3" ] && grep -q "^ \* .* from the .* package: the ApiUser" "$3"; then
+		rm -f "$3"
+		if [ -x "$1" ] && "$1" daemon -C -c "$2" >/dev/null 2>&1; then
+			cf_icinga_reload=yes
+		fi
+	fi
+	return 0
+}

@@ -21,6 +21,9 @@ pub(crate) const DNS_DATABASE_INFO: &str = "current.cvd.clamav.net";
 pub(crate) const RESOLV_CONF: &str = "/etc/resolv.conf";
 /// Nagios 4's external command file on Debian.
 pub(crate) const NAGIOS_COMMAND_FILE: &str = "/var/lib/nagios4/rw/nagios.cmd";
+/// Where the handler finds Icinga 2's REST API for the re-check after a repair (root's,
+/// 0600: it holds the ApiUser's password). Written by the package on a standalone node.
+pub(crate) const ICINGA_API_FILE: &str = "/etc/clamav-freshen/icinga2-api.toml";
 /// The handler's runtime directory (lock, marker, worker.log) and state directory.
 pub(crate) const RUN_DIR: &str = "/run/clamav-freshen";
 pub(crate) const STATE_DIR: &str = "/var/lib/clamav-freshen";

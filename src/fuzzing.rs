@@ -332,6 +332,11 @@ pub fn handler_config(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    // The same bytes as root's other TOML file, Icinga's API access (icinga2-api.toml).
+    if let Ok(api) = crate::icinga::api_file::ApiFile::parse(text) {
+        assert!(api.url.port != 0 && !api.user.contains(':') && no_controls(&api.password));
+        assert!(api.ca_file.is_absolute() && (1..=60).contains(&api.timeout_secs));
+    }
     let Ok(cfg) = Config::parse(text) else {
         return;
     };
@@ -391,8 +396,9 @@ pub fn freshclam_output(data: &[u8]) {
 }
 
 /// A mirror's HTTP reply (the mirror, or anyone on the path to a plain-HTTP one, writes
-/// it): where the head ends, the head itself, a chunked body's decoding, and a redirect's
-/// Location through the URL grammar, which must round-trip.
+/// it): where the head ends, the head itself, a chunked body's decoding, a redirect's
+/// Location through the URL grammar, which must round-trip, and the body read as Icinga's
+/// answer to a re-check.
 pub fn http_reply(data: &[u8]) {
     use crate::mirror::url::{MirrorUrl, Scheme};
     use crate::mirror::{http, reply};
@@ -404,6 +410,13 @@ pub fn http_reply(data: &[u8]) {
         return;
     };
     assert!((100..=599).contains(&h.status));
+    // The body as Icinga 2's answer to the re-check (the API, or a server posing as it).
+    if let Some(text) = crate::icinga::reschedule::outcome_for_fuzzing(h.status, &data[end..]) {
+        assert!(
+            text.chars().count() <= 200 && no_controls(&text),
+            "{text:?}"
+        );
+    }
     assert!(
         h.reason.len() <= 80 && printable_ascii(&h.reason),
         "{:?}",

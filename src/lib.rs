@@ -7,6 +7,7 @@
 //! ```text
 //! clamav/   ClamAV's own files: CVD/CLD header, freshclam.conf, freshclam.dat   (both)
 //! nagios/   the monitor's vocabulary: states, ranges, the external command file  (both)
+//! icinga/   Icinga 2's REST API: the forced re-check after a repair              (handler)
 //! dns/      the TXT record current.cvd.clamav.net and a small stub resolver      (both)
 //! mirror/   a mirror's daily header over HTTP(S): URL, request, reply, TLS     (both)
 //! check/    the plugin: command line, the check itself and its report           (check, heal)
@@ -23,6 +24,7 @@
 pub(crate) mod clamav;
 pub(crate) mod defaults;
 pub(crate) mod dns;
+pub(crate) mod icinga;
 pub(crate) mod mirror;
 pub(crate) mod nagios;
 #[allow(unsafe_code)]

@@ -6,6 +6,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 use support::fixture::{BIN, Fixture, header};
+use support::http::{HttpServer, Mode, TestCa};
 
 // ---- decisions -------------------------------------------------------------------------
 
@@ -537,6 +538,138 @@ fn nagios_fifo_without_reader_does_not_hang() {
     nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o660)).unwrap();
     fx.cmd().args(["repair", "--wait"]).assert().success();
     assert!(fx.logged("event=nagios-recheck result=\"error: no reader on the command FIFO\""));
+}
+
+// ---- Icinga 2's API: the re-check after a repair --------------------------------------------
+
+/// Root's icinga2-api.toml for an API at `port` whose certificate the test CA signed.
+fn icinga_api_file(fx: &Fixture, ca: &TestCa, port: u16, mode: u32) {
+    ca.write(&fx.p(""));
+    let p = fx.p("etc/clamav-freshen/icinga2-api.toml");
+    fs::write(
+        &p,
+        format!(
+            "url = \"https://127.0.0.1:{port}\"\nuser = \"clamav-freshen\"\n\
+             password = \"pa ss\"\nca_file = \"/test-ca.pem\"\nserver_name = \"localhost\"\n\
+             host = \"mailfilter1\"\n"
+        ),
+    )
+    .unwrap();
+    fs::set_permissions(&p, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// Icinga 2's answer to a reschedule-check that found the service.
+fn icinga_ok() -> Vec<u8> {
+    let body = r#"{"results":[{"code":200.0,"status":"Successfully rescheduled check for object 'mailfilter1!ClamAV signatures'."}]}"#;
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+#[test]
+fn icinga_api_is_asked_to_recheck_after_a_repair() {
+    let ca = TestCa::new();
+    let api = HttpServer::start_tls(Mode::Raw(icinga_ok()), Some(&ca));
+    let fx = Fixture::new();
+    icinga_api_file(&fx, &ca, api.port, 0o600);
+    fx.cmd().args(["repair", "--wait"]).assert().success();
+    assert!(
+        fx.logged(&format!(
+            "event=icinga-recheck result=\"sent: Successfully rescheduled check for object 'mailfilter1!ClamAV signatures'.\" url=https://127.0.0.1:{}",
+            api.port
+        )),
+        "{}",
+        fx.syslog().join("\n")
+    );
+    assert!(!fx.logged("event=nagios-recheck"), "the pipe was used too");
+    let seen = api.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    let req = &seen[0];
+    assert!(
+        req.starts_with("POST /v1/actions/reschedule-check HTTP/1.1\r\n"),
+        "{req}"
+    );
+    // "clamav-freshen:pa ss"
+    assert!(
+        req.contains("\r\nAuthorization: Basic Y2xhbWF2LWZyZXNoZW46cGEgc3M=\r\n"),
+        "{req}"
+    );
+    assert!(req.contains("\r\nAccept: application/json\r\n"), "{req}");
+    assert!(
+        req.ends_with(r#"{"type":"Service","filter":"host.name==h&&service.name==s","filter_vars":{"h":"mailfilter1","s":"ClamAV signatures"},"force":true}"#),
+        "{req}"
+    );
+    let out = fx.cmd().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "re-check:     Icinga 2 API https://127.0.0.1:{} as clamav-freshen for 'mailfilter1!ClamAV signatures'; if it fails: none (no command file",
+            api.port
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn icinga_api_refusing_falls_back_to_the_command_file() {
+    let ca = TestCa::new();
+    let api = HttpServer::start_tls(Mode::Status(401), Some(&ca));
+    let fx = Fixture::new();
+    icinga_api_file(&fx, &ca, api.port, 0o600);
+    fx.cmd().args(["repair", "--wait"]).assert().success();
+    assert!(
+        fx.logged(
+            "event=icinga-recheck result=\"error: HTTP 401: the API refused user and password\""
+        ),
+        "{}",
+        fx.syslog().join("\n")
+    );
+    assert!(fx.logged("event=nagios-recheck result=\"skipped: no command file\""));
+}
+
+#[test]
+fn icinga_api_with_a_certificate_of_another_ca_gets_no_password() {
+    let (ours, theirs) = (TestCa::new(), TestCa::new());
+    let api = HttpServer::start_tls(Mode::Raw(icinga_ok()), Some(&theirs));
+    let fx = Fixture::new();
+    icinga_api_file(&fx, &ours, api.port, 0o600);
+    fx.cmd().args(["repair", "--wait"]).assert().success();
+    assert!(
+        fx.logged("event=icinga-recheck result=\"error: TLS: "),
+        "{}",
+        fx.syslog().join("\n")
+    );
+    assert!(
+        api.seen().iter().all(|r| !r.contains("Authorization")),
+        "the password went to an untrusted server"
+    );
+    assert!(fx.logged("event=nagios-recheck"));
+}
+
+#[test]
+fn icinga_api_file_readable_by_others_is_refused_and_said() {
+    let ca = TestCa::new();
+    let api = HttpServer::start_tls(Mode::Raw(icinga_ok()), Some(&ca));
+    let fx = Fixture::new();
+    icinga_api_file(&fx, &ca, api.port, 0o644);
+    fx.cmd().args(["repair", "--wait"]).assert().success();
+    assert!(
+        fx.logged("event=icinga-recheck result=\"refused: "),
+        "{}",
+        fx.syslog().join("\n")
+    );
+    assert!(fx.logged("it holds a password"));
+    assert!(api.seen().is_empty());
+    let out = fx.cmd().arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("re-check:     REFUSED Icinga 2 API: "),
+        "{text}"
+    );
+    assert!(text.contains("overall:      NOT healthy"), "{text}");
+    assert_eq!(out.status.code(), Some(1));
 }
 
 // ---- hostile callers ---------------------------------------------------------------------------

@@ -22,6 +22,7 @@ pub(crate) mod paths;
 pub(crate) mod ports;
 pub(crate) mod preflight;
 pub(crate) mod real;
+pub(crate) mod recheck;
 pub(crate) mod reload;
 pub(crate) mod repair;
 pub(crate) mod scope;
@@ -43,9 +44,7 @@ use crate::handler::error::HandlerError;
 use crate::handler::flow::Env;
 use crate::handler::paths::Paths;
 use crate::handler::ports::Ports;
-use crate::handler::real::{
-    BuiltinCheck, DatabaseDir, LockFile, NagiosCommandFile, StateFile, SystemClock, Worker,
-};
+use crate::handler::real::{BuiltinCheck, DatabaseDir, LockFile, StateFile, SystemClock, Worker};
 use crate::system;
 use clap::Parser;
 use std::ffi::OsString;
@@ -164,7 +163,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     };
     let lock = LockFile(&paths);
     let state = StateFile(&paths);
-    let monitor = NagiosCommandFile {
+    let monitor = recheck::Route {
         paths: &paths,
         cfg: &cfg,
     };

@@ -23,6 +23,8 @@ pub(crate) struct Paths {
     /// `None` in production; the test root otherwise.
     pub(crate) root: Option<PathBuf>,
     pub(crate) config: PathBuf,
+    /// Icinga 2's API for the re-check (root's secret file; absent: the command file only).
+    pub(crate) icinga_api: PathBuf,
     pub(crate) run_dir: PathBuf,
     pub(crate) lock: PathBuf,
     /// Present while the worker has the daemon stopped; survives a SIGKILLed worker.
@@ -62,6 +64,7 @@ impl Paths {
         let p = |s: &str| reroot(root.as_deref(), Path::new(s));
         Paths {
             config: p(defaults::CONFIG),
+            icinga_api: p(defaults::ICINGA_API_FILE),
             run_dir: p(defaults::RUN_DIR),
             lock: p("/run/clamav-freshen/repair.lock"),
             marker: p("/run/clamav-freshen/daemon-stopped"),

@@ -56,8 +56,22 @@ pub(crate) trait StateStore {
 
 /// Asks the monitor for a forced re-check after a repair.
 pub(crate) trait Monitor {
-    /// (result for the audit, where it was sent).
-    fn request_recheck(&self, now: i64) -> (String, String);
+    /// Each way tried, in order, with its result.
+    fn request_recheck(&self, now: i64) -> Vec<Recheck>;
+    /// Which way a re-check would take, for `status`; `false` when a file of root's that
+    /// chooses it is refused.
+    fn route(&self) -> (String, bool);
+}
+
+/// One re-check request and how it went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Recheck {
+    /// The audit event: `icinga-recheck` (the API) or `nagios-recheck` (a command file).
+    pub(crate) event: &'static str,
+    /// `sent`, `skipped: ...` or `error: ...`.
+    pub(crate) result: String,
+    /// Where: the API's URL or the command file's path.
+    pub(crate) target: String,
 }
 
 /// Starts the detached worker holding `lock`; returns its pid.

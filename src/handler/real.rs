@@ -10,11 +10,10 @@ use crate::handler::flight;
 use crate::handler::origin::By;
 use crate::handler::paths::Paths;
 use crate::handler::ports::{
-    CheckFailed, Checker, Clock, Database, Held, Monitor, RepairLock, Spawner, StateStore,
+    CheckFailed, Checker, Clock, Database, Held, RepairLock, Spawner, StateStore,
 };
 use crate::handler::reload::Scanner;
 use crate::handler::state::LastRepair;
-use crate::nagios::command_file::{self, Submit};
 use crate::nagios::range::Range;
 use crate::system;
 use crate::system::secure_open::{self, Access, Rules};
@@ -100,26 +99,6 @@ impl StateStore for StateFile<'_> {
             &self.0.state_dir.join("history"),
             &Rules::own_file(euid),
         )
-    }
-}
-
-/// Nagios's external command file (a FIFO; never blocks without a reader).
-pub(crate) struct NagiosCommandFile<'a> {
-    pub(crate) paths: &'a Paths,
-    pub(crate) cfg: &'a Config,
-}
-
-impl Monitor for NagiosCommandFile<'_> {
-    fn request_recheck(&self, now: i64) -> (String, String) {
-        let file = self.paths.map(&self.cfg.nagios_command_file);
-        let sent =
-            match command_file::submit(&file, &self.cfg.nagios_host, &self.cfg.nagios_service, now)
-            {
-                Submit::Sent => "sent".to_string(),
-                Submit::Absent => "skipped: no command file".to_string(),
-                Submit::Failed(e) => format!("error: {e}"),
-            };
-        (sent, file.display().to_string())
     }
 }
 

@@ -115,6 +115,9 @@ pub(crate) fn gather(env: &Env, cfg_problem: Option<&str>) -> Status {
             ),
         },
     );
+    let (route, ok) = env.p.monitor.route();
+    healthy &= ok;
+    push("re-check", route);
     let last = env.p.state.last();
     push(
         "last repair",

@@ -9,7 +9,7 @@ use super::flow::Env;
 use super::freshclam::{Freshclam, RunError};
 use super::paths::Paths;
 use super::ports::{
-    CheckFailed, Checker, Clock, Database, HealSchedule, HealTimer, Held, Monitor, Ports,
+    CheckFailed, Checker, Clock, Database, HealSchedule, HealTimer, Held, Monitor, Ports, Recheck,
     RepairLock, Spawner, StateStore,
 };
 use super::service::{Mode, ServiceError, ServiceManager};
@@ -110,9 +110,16 @@ impl StateStore for FakeState {
 #[derive(Default)]
 struct FakeMonitor(Cell<u32>);
 impl Monitor for FakeMonitor {
-    fn request_recheck(&self, _: i64) -> (String, String) {
+    fn request_recheck(&self, _: i64) -> Vec<Recheck> {
         self.0.set(self.0.get() + 1);
-        ("sent".into(), "fake.cmd".into())
+        vec![Recheck {
+            event: "nagios-recheck",
+            result: "sent".into(),
+            target: "fake.cmd".into(),
+        }]
+    }
+    fn route(&self) -> (String, bool) {
+        ("command file fake.cmd".into(), true)
     }
 }
 

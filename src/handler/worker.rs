@@ -134,10 +134,16 @@ pub(crate) fn run_ladder(env: &Env, by: Option<By>) -> Report {
             ("next_allowed", &when::stamp(next)),
         ],
     );
-    let (sent, file) = env.p.monitor.request_recheck(env.p.clock.now());
-    env.p
-        .audit
-        .event("nagios-recheck", &[("result", &sent), ("file", &file)]);
+    for r in env.p.monitor.request_recheck(env.p.clock.now()) {
+        let key = if r.event == "icinga-recheck" {
+            "url"
+        } else {
+            "file"
+        };
+        env.p
+            .audit
+            .event(r.event, &[("result", &r.result), (key, &r.target)]);
+    }
     report
 }
 

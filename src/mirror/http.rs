@@ -4,8 +4,11 @@
 //! deadline. A mirror that ignores Range answers 200 with the whole file: the connection is
 //! closed once the header is in hand.
 //!
-//! Written here rather than taken from an HTTP crate: one GET, no cookies, no compression,
-//! no keep-alive, no body to send; what it parses (`reply`) is fuzzed.
+//! The handler's one POST goes through the same connection code ([`post`]): Icinga 2's
+//! `actions/reschedule-check` over HTTPS.
+//!
+//! Written here rather than taken from an HTTP crate: one GET and one POST, no cookies, no
+//! compression, no keep-alive; what it parses (`reply`) is fuzzed.
 
 use super::reply::{self, BadReply, Head, MAX_HEAD};
 use super::tls::{Tls, TlsError};
@@ -276,6 +279,42 @@ fn exchange(
         return Ok((head, Vec::new()));
     }
     let body = read_body(&mut conn, &head, rest, n, deadline)?;
+    Ok((head, body))
+}
+
+/// Most bytes of a POST's reply body kept (Icinga's answers are a few hundred).
+pub(crate) const MAX_POST_REPLY: usize = 4096;
+
+/// One POST of `body` to `path` on the HTTPS server `url` (no proxy: the server is on the
+/// site's own network), its certificate checked for `server_name`; `headers` are extra
+/// header lines, each ending in CRLF. Returns the status and up to [`MAX_POST_REPLY`] bytes
+/// of the reply's body. Redirects are not followed.
+pub(crate) fn post(
+    url: &MirrorUrl,
+    server_name: &str,
+    path: &str,
+    headers: &str,
+    body: &[u8],
+    tls: &Tls,
+    deadline: Instant,
+) -> Result<(Head, Vec<u8>), HttpError> {
+    let tcp = connect(&url.host, url.port, deadline)?;
+    let mut conn = match url.scheme {
+        Scheme::Https => Conn::Tls(Box::new(tls.wrap(server_name, tcp)?)),
+        Scheme::Http => Conn::Plain(tcp),
+    };
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: clamav-freshen/{v}\r\n\
+         Content-Length: {len}\r\nAccept-Encoding: identity\r\nConnection: close\r\n{headers}\r\n",
+        host = url.authority(),
+        v = env!("CARGO_PKG_VERSION"),
+        len = body.len(),
+    );
+    let mut all = request.into_bytes();
+    all.extend_from_slice(body);
+    conn.send(&all, deadline)?;
+    let (head, rest) = read_head(&mut conn, deadline)?;
+    let body = read_body(&mut conn, &head, rest, MAX_POST_REPLY, deadline)?;
     Ok((head, body))
 }
 

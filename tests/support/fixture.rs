@@ -340,7 +340,10 @@ exec "$@"
                 .iter()
                 .filter(|l| l.contains("event=repair-end"))
                 .count();
-            if ends >= n && self.lock_free() && self.logged("event=nagios-recheck") {
+            if ends >= n
+                && self.lock_free()
+                && (self.logged("event=nagios-recheck") || self.logged("event=icinga-recheck"))
+            {
                 return;
             }
             assert!(

@@ -155,6 +155,25 @@ fn serve<S: Read + Write>(c: &mut S, mode: &Mode, seen: &Mutex<Vec<String>>) {
             Ok(n) => buf.extend_from_slice(&b[..n]),
         }
     }
+    // A request with a body (the handler's POST): recorded whole.
+    let end = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map_or(buf.len(), |i| i + 4);
+    let want = String::from_utf8_lossy(&buf[..end])
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+        })
+        .unwrap_or(0);
+    while buf.len() < end + want.min(65536) {
+        match c.read(&mut b) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&b[..n]),
+        }
+    }
     let head = String::from_utf8_lossy(&buf).to_string();
     seen.lock().unwrap().push(head.clone());
     let target = head.split(' ').nth(1).unwrap_or("/").to_string();
