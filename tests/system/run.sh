@@ -7,8 +7,8 @@
 #                       [--only GROUP,...] [--keep]
 #
 # GROUP: rig install timer privilege loop admin lifecycle faults diagnosis mirror piuparts hostile clamd
-#        fleet icinga
-#        (default: all)
+#        fleet icinga icinga-agent
+#        (default: all; fleet runs on bookworm only, icinga and icinga-agent on trixie only)
 # --deb    the package (default: newest target/debian/clamav-freshen_*.deb)
 # --deb2   a newer build for the upgrade test (default: repacked from --deb with
 #          the version bumped to <version>+systest2)
@@ -32,7 +32,7 @@ ST_T0=$SECONDS
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 releases=bookworm,trixie
-groups=rig,install,timer,privilege,loop,admin,lifecycle,faults,diagnosis,mirror,piuparts,hostile,clamd,fleet,icinga
+groups=rig,install,timer,privilege,loop,admin,lifecycle,faults,diagnosis,mirror,piuparts,hostile,clamd,fleet,icinga,icinga-agent
 deb=${SYSTEST_DEB:-}
 deb2=${SYSTEST_DEB2:-}
 mdeb=${SYSTEST_MDEB:-}
@@ -225,8 +225,13 @@ run_release() {
     if [[ -n $deb ]] && has_group icinga; then
         if [[ $rel == trixie ]]; then group_icinga "$rel" "$deb"; fi
     fi
+    # Icinga 2 master + agent on the fleet group's private link: the filter repaired through
+    # the master's event command, run on the agent by command_endpoint (trixie)
+    if [[ -n $deb ]] && has_group icinga-agent; then
+        if [[ $rel == trixie ]]; then group_icinga_agent "$rel" "$deb"; fi
+    fi
     if [[ -z $deb ]]; then
-        for g in install timer privilege loop admin lifecycle faults diagnosis mirror piuparts hostile clamd fleet icinga; do
+        for g in install timer privilege loop admin lifecycle faults diagnosis mirror piuparts hostile clamd fleet icinga icinga-agent; do
             if has_group "$g"; then skip_group "$rel" "$g" "no .deb to test"; fi
         done
     fi
