@@ -310,13 +310,18 @@ cf_icinga_enable() {
 	return 0
 }
 
-# cf_icinga_disable ICINGA2 MAIN_CONF DEST (prerm remove). DEST goes when the configuration
-# stays valid without it (or icinga2 is gone); when the admin's own objects use our
-# commands it stays, and that is said (Icinga 2 must still start; the services turn UNKNOWN
-# without the plugin).
+# cf_icinga_disable ICINGA2 MAIN_CONF DEST [KEEPER] (prerm remove). DEST goes when the
+# configuration stays valid without it (or icinga2 is gone); when the admin's own objects
+# use our commands it stays, and that is said (Icinga 2 must still start; the services turn
+# UNKNOWN without the plugin). Both packages of this source bring the same commands: while
+# the other one's copy KEEPER is installed, DEST is refreshed from it instead.
 cf_icinga_disable() {
-	cf_i2=$1 cf_conf=$2 cf_dest=$3
+	cf_i2=$1 cf_conf=$2 cf_dest=$3 cf_keeper=${4:-}
 	[ -f "$cf_dest" ] || return 0
+	if [ -n "$cf_keeper" ] && [ -f "$cf_keeper" ]; then
+		cf_copy "$cf_keeper" "$cf_dest"
+		return 0
+	fi
 	if [ ! -x "$cf_i2" ]; then
 		rm -f "$cf_dest"
 		return 0
@@ -345,11 +350,9 @@ cf_icinga_service_enable() {
 	if [ ! -x "$cf_i2" ] || [ ! -d "${cf_dest%/*}" ] || [ ! -r "$cf_conf" ]; then
 		return 0
 	fi
-	# conf.d included: `include_recursive "conf.d"` (Debian's), or the directory by its path
-	if ! sed -n 's/^[[:space:]]*include_recursive[[:space:]]*"\([^"]*\)".*/\1/p' "$cf_conf" |
-		grep -Fxq -e conf.d -e "${cf_dest%/*}"; then
+	if ! cf_icinga_includes "$cf_conf" "${cf_dest%/*}"; then
 		if [ ! -e "$cf_dest" ]; then
-			cf_say "Icinga 2 service not activated: $cf_conf does not include conf.d (an agent or a satellite). On the master: the example in /usr/share/doc/$CF_PKG/examples/icinga2/, with command_endpoint = host.name"
+			cf_say "Icinga 2 service not activated: $cf_conf does not include conf.d (an agent or a satellite). On the master (package clamav-freshen-monitor): /usr/share/doc/clamav-freshen-monitor/examples/icinga2/mail-filters.conf (command_endpoint = host.name)"
 		fi
 		return 0
 	fi
@@ -385,23 +388,37 @@ cf_icinga_service_disable() {
 	return 0
 }
 
-# cf_icinga_api_enable ICINGA2 MAIN_CONF USER_CONF API_FILE (postinst configure, after
-# cf_icinga_service_enable)
-# The forced re-check after a repair through Icinga 2's REST API, on a node whose service
-# is live (SERVICE active in conf.d) with the api feature enabled: an ApiUser
-# 'clamav-freshen' that may do nothing but reschedule the checks of our CheckCommand
-# (USER_CONF, in conf.d, 0640 root:nagios: it holds the password), and for the handler
-# API_FILE (root's, 0600) with the same password. Made once, only when neither exists (an
-# existing one is the admin's) and only when `icinga2 daemon -C` accepts the user;
+# cf_icinga_includes MAIN_CONF DIR: MAIN_CONF includes DIR (`include_recursive "conf.d"`,
+# Debian's, or DIR by its path).
+cf_icinga_includes() {
+	sed -n 's/^[[:space:]]*include_recursive[[:space:]]*"\([^"]*\)".*/\1/p' "$1" |
+		grep -Fxq -e conf.d -e "$2"
+}
+
+# cf_icinga_api_enable ICINGA2 MAIN_CONF USER_CONF API_FILE [master] (postinst configure,
+# after cf_icinga_service_enable)
+# The forced re-check after a repair through Icinga 2's REST API, on a node with the api
+# feature enabled: an ApiUser 'clamav-freshen' that may do nothing but reschedule the
+# checks of our CheckCommand (USER_CONF, in conf.d, 0640 root:nagios: it holds the
+# password), and API_FILE (root's, 0600) with the same password. On a standalone node
+# (clamav-freshen: its service live in USER_CONF's directory) API_FILE is the handler's,
+# pointing at the node itself; on a master (clamav-freshen-monitor, "master": conf.d
+# included) it is the file for the filters, pointing at the master, to be copied to each
+# agent and given its host. Made once, only when neither exists (an existing one is the
+# admin's or the other package's) and only when `icinga2 daemon -C` accepts the user;
 # otherwise the user goes and the reason is said. Without the api feature nothing is done
 # and that is said: the command pipe stays the way.
 cf_icinga_api_enable() {
-	cf_i2=$1 cf_conf=$2 cf_user=$3 cf_api=$4
-	cf_svc=${cf_user%/*}/clamav-freshen.conf
-	if [ ! -x "$cf_i2" ] || [ ! -e "$cf_svc" ]; then
+	cf_i2=$1 cf_conf=$2 cf_user=$3 cf_api=$4 cf_role=${5:-node}
+	if [ ! -x "$cf_i2" ] || [ ! -r "$cf_conf" ] || [ ! -d "${cf_user%/*}" ]; then
 		return 0
 	fi
-	if [ ! -e /etc/icinga2/features-enabled/api.conf ]; then
+	if [ "$cf_role" = master ]; then
+		cf_icinga_includes "$cf_conf" "${cf_user%/*}" || return 0
+	elif [ ! -e "${cf_user%/*}/clamav-freshen.conf" ]; then
+		return 0
+	fi
+	if [ ! -e "${cf_conf%/*}/features-enabled/api.conf" ]; then
 		if [ ! -e "$cf_api" ]; then
 			cf_say "Icinga 2 API not enabled: the re-check after a repair goes through the command pipe when that is set up (README). After 'icinga2 api setup': dpkg-reconfigure $CF_PKG"
 		fi
@@ -415,7 +432,7 @@ cf_icinga_api_enable() {
 		umask 077
 		cat >"$cf_user.new" <<EOC
 /*
- * $cf_user -- from the $CF_PKG package: the ApiUser its handler uses to ask for the
+ * $cf_user -- from the $CF_PKG package: the ApiUser clamav-freshen uses to ask for the
  * re-check of the 'ClamAV signatures' service after a repair, and nothing else. Its
  * password is also in $cf_api. Removed with the package.
  */
@@ -437,9 +454,25 @@ EOC
 		return 0
 	fi
 	cf_node=$("$cf_i2" variable get NodeName 2>/dev/null) || cf_node=$(hostname -f)
+	mkdir -p "${cf_api%/*}"
 	(
 		umask 077
-		cat >"$cf_api.new" <<EOC
+		if [ "$cf_role" = master ]; then
+			cat >"$cf_api.new" <<EOC
+# $cf_api -- written by the $CF_PKG package (ApiUser in $cf_user):
+# for each mail filter that is an agent of this master, so that its clamav-freshen asks
+# this master's API for the re-check after a repair. Copy it to the filter as
+# /etc/clamav-freshen/icinga2-api.toml (root's, chmod 0600) and set host there. Removed
+# with the package; delete both files and run dpkg-reconfigure $CF_PKG for a new password.
+url = "https://$cf_node:5665"          # an address of this master the filters reach
+user = "clamav-freshen"
+password = "$cf_pw"
+ca_file = "/var/lib/icinga2/certs/ca.crt"   # on the filter: the CA it got from this master
+server_name = "$cf_node"               # this master's certificate name
+#host = "mailfilter1.example.org"      # the filter's Host object name on this master
+EOC
+		else
+			cat >"$cf_api.new" <<EOC
 # $cf_api -- written by the $CF_PKG package (ApiUser in $cf_user):
 # where clamav-freshen asks Icinga 2 to re-check the service after a repair. Root's, mode
 # 0600. Removed with the package; delete both files and run dpkg-reconfigure $CF_PKG to
@@ -451,21 +484,25 @@ ca_file = "/var/lib/icinga2/certs/ca.crt"
 server_name = "$cf_node"
 host = "$cf_node"
 EOC
+		fi
 	)
 	mv -f "$cf_api.new" "$cf_api"
-	cf_say "Icinga 2 ApiUser 'clamav-freshen' made ($cf_user, allowed only actions/reschedule-check): the re-check after a repair goes through the API ($cf_api)"
+	if [ "$cf_role" = master ]; then
+		cf_say "Icinga 2 ApiUser 'clamav-freshen' made ($cf_user, allowed only actions/reschedule-check): copy $cf_api to each mail filter as /etc/clamav-freshen/icinga2-api.toml (chmod 0600) and set its host, for the re-check after a repair"
+	else
+		cf_say "Icinga 2 ApiUser 'clamav-freshen' made ($cf_user, allowed only actions/reschedule-check): the re-check after a repair goes through the API ($cf_api)"
+	fi
 	cf_icinga_reload=yes
 	return 0
 }
 
 # cf_icinga_api_disable ICINGA2 MAIN_CONF USER_CONF API_FILE (prerm remove): the ApiUser and
-# the handler's file go when they are the package's (they say so), Icinga reloaded when
-# valid.
+# API_FILE go when this package made them (they say so), Icinga reloaded when valid.
 cf_icinga_api_disable() {
-	if [ -f "$4" ] && grep -q "^# .* written by the .* package" "$4"; then
+	if [ -f "$4" ] && grep -q "^# .* written by the $CF_PKG package" "$4"; then
 		rm -f "$4"
 	fi
-	if [ -f "$3" ] && grep -q "^ \* .* from the .* package: the ApiUser" "$3"; then
+	if [ -f "$3" ] && grep -q "^ \* .* from the $CF_PKG package: the ApiUser" "$3"; then
 		rm -f "$3"
 		if [ -x "$1" ] && "$1" daemon -C -c "$2" >/dev/null 2>&1; then
 			cf_icinga_reload=yes

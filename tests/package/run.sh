@@ -654,6 +654,34 @@ EOF
 	ilib "cf_icinga_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$ICMDS' '$DEST'; cf_icinga_service_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$ISRC' '$SDEST'; cf_icinga_reload_if_asked fake-nagios"
 	check "postinst logic, Icinga 2: commands and service live, one reload of a running Icinga 2" \
 		sh -c "test -e '$DEST' && test -e '$SDEST' && test \"\$(wc -l <'$T/reloads')\" -eq 1"
+	# The api feature: an ApiUser allowed only reschedule-check, valid, its password also in
+	# root's 0600 file for the handler; made once; the admin's files are not touched; gone on
+	# remove. Without the feature: nothing made, the reason said.
+	IUSER=$I/conf.d/clamav-freshen-api-user.conf IAPI=$T/icinga2-api.toml
+	ilib "cf_icinga_api_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$IUSER' '$IAPI'"
+	check "postinst logic, Icinga 2 without the api feature: no ApiUser, told how" \
+		sh -c "test ! -e '$IUSER' && test ! -e '$IAPI' && grep -q 'Icinga 2 API not enabled' '$T/ilib.out'"
+	mkdir -p "$I/features-enabled" && : >"$I/features-enabled/api.conf"
+	ilib "cf_icinga_api_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$IUSER' '$IAPI'"
+	check "postinst logic, Icinga 2 api feature: ApiUser made and valid, said so" \
+		sh -c "grep -q \"ApiUser 'clamav-freshen' made\" '$T/ilib.out' && '$T/bin/icinga2-private' daemon -C -c '$I/icinga2.conf' 2>&1 | grep -q 'Instantiated 1 ApiUser\.'"
+	pw_user=$(sed -n 's/^  password = "\(.*\)"$/\1/p' "$IUSER" 2>/dev/null)
+	pw_api=$(sed -n 's/^password = "\(.*\)"$/\1/p' "$IAPI" 2>/dev/null)
+	check "postinst logic, Icinga 2 api: the handler's file is 0600 with the ApiUser's password (${#pw_api} characters)" \
+		sh -c "test \"\$(stat -c %a '$IAPI')\" = 600 && test \"\$(stat -c %a '$IUSER')\" = 640 -o \"\$(stat -c %a '$IUSER')\" = 600 && test '$pw_user' = '$pw_api' && test ${#pw_api} -ge 24"
+	check "postinst logic, Icinga 2 api: the ApiUser may only reschedule checks of our CheckCommand" \
+		sh -c "test \"\$(grep -c 'permission = ' '$IUSER')\" -eq 1 && grep -q 'permission = \"actions/reschedule-check\"' '$IUSER' && grep -q 'service.check_command == \"clamav_freshness\"' '$IUSER'"
+	ilib "cf_icinga_api_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$IUSER' '$IAPI'"
+	check "postinst logic, Icinga 2 api: configured again, the same password, nothing said" \
+		sh -c "grep -q 'password = \"$pw_api\"' '$IUSER' && test ! -s '$T/ilib.out'"
+	ilib "cf_icinga_api_disable '$T/bin/icinga2-private' '$I/icinga2.conf' '$IUSER' '$IAPI'"
+	check "prerm logic, Icinga 2 api: the package's ApiUser and file removed, still valid" \
+		sh -c "test ! -e '$IUSER' && test ! -e '$IAPI' && '$T/bin/icinga2-private' daemon -C -c '$I/icinga2.conf' >/dev/null"
+	printf 'object ApiUser "clamav-freshen" {\n  password = "mine"\n  permissions = [ "*" ]\n}\n' >"$IUSER"
+	ilib "cf_icinga_api_enable '$T/bin/icinga2-private' '$I/icinga2.conf' '$IUSER' '$IAPI'; cf_icinga_api_disable '$T/bin/icinga2-private' '$I/icinga2.conf' '$IUSER' '$IAPI'"
+	check "postinst/prerm logic, Icinga 2 api: an ApiUser of the admin's is neither replaced nor removed" \
+		sh -c "grep -q 'password = \"mine\"' '$IUSER' && test ! -e '$IAPI'"
+	rm -f "$IUSER" "$I/features-enabled/api.conf"
 	rm -f "$T/reloads"
 	ilib "cf_icinga_service_disable '$T/bin/icinga2-private' '$I/icinga2.conf' '$SDEST'; cf_icinga_disable '$T/bin/icinga2-private' '$I/icinga2.conf' '$DEST'; cf_icinga_reload_if_asked fake-nagios"
 	check "prerm logic, Icinga 2: service parked, commands gone, one reload" \
@@ -684,16 +712,18 @@ else
 	lintian_clean "$MDEB" "clamav-freshen-monitor: "
 	cat >"$T/mexpected" <<'EOF'
 -rw-r--r-- 0/0 etc/nagios4/conf.d/clamav-freshen-monitor.cfg
+-rw-r--r-- 0/0 usr/share/clamav-freshen-monitor/icinga2/clamav-freshen.conf
 -rw-r--r-- 0/0 usr/share/clamav-freshen-monitor/maint-lib.sh
 -rw-r--r-- 0/0 usr/share/doc/clamav-freshen-monitor/changelog.Debian.gz
+-rw-r--r-- 0/0 usr/share/doc/clamav-freshen-monitor/examples/icinga2/mail-filters.conf
 -rw-r--r-- 0/0 usr/share/doc/clamav-freshen-monitor/copyright
 -rw-r--r-- 0/0 usr/share/lintian/overrides/clamav-freshen-monitor
 -rwxr-xr-x 0/0 usr/lib/nagios/plugins/clamav-freshen-remote-heal
 EOF
 	dpkg-deb -c "$MDEB" | awk '$1 !~ /^d/ {sub("^\\./", "", $6); print $1, $2, $6}' | sort >"$T/mactual"
 	check "clamav-freshen-monitor: exactly its files, modes and owners" diff <(sort "$T/mexpected") "$T/mactual"
-	check "clamav-freshen-monitor: Depends nagios4, nagios-nrpe-plugin; conffile; no binary of ours" \
-		sh -c "dpkg-deb -f '$MDEB' Depends | grep -qx 'nagios-nrpe-plugin, nagios4' && dpkg-deb -I '$MDEB' conffiles | grep -qx /etc/nagios4/conf.d/clamav-freshen-monitor.cfg && ! dpkg-deb -c '$MDEB' | grep -q 'usr/sbin'"
+	check "clamav-freshen-monitor: Depends nagios4 | icinga2, Recommends nagios-nrpe-plugin; conffile; no binary of ours" \
+		sh -c "dpkg-deb -f '$MDEB' Depends | grep -qx 'nagios4 | icinga2' && dpkg-deb -f '$MDEB' Recommends | grep -qx 'nagios-nrpe-plugin' && dpkg-deb -I '$MDEB' conffiles | grep -qx /etc/nagios4/conf.d/clamav-freshen-monitor.cfg && ! dpkg-deb -c '$MDEB' | grep -q 'usr/sbin'"
 	if [ -r /etc/nagios4/nagios.cfg ]; then
 		new_nagios
 		before=$(services_checked)
@@ -720,6 +750,49 @@ EOF
 		check "the filter's service is read (services: $before -> $after)" test "$after" -eq $((before + 1))
 	else
 		nok "stock /etc/nagios4/nagios.cfg present (for the monitor's objects)"
+	fi
+	check "clamav-freshen-monitor: the Icinga 2 commands are clamav-freshen's (one ITL copy, whichever package brings it)" \
+		cmp -s "$MR/usr/share/clamav-freshen-monitor/icinga2/clamav-freshen.conf" "$ICMDS"
+	if command -v icinga2 >/dev/null; then
+		# A master's configuration: its own zone and a filter's agent as a child zone, the
+		# commands, and the example service for the group mail-filter.
+		rm -rf "$I/contrib" "$I/conf.d" && mkdir -p "$I/contrib" "$I/conf.d"
+		cp "$ICMDS" "$I/contrib/clamav-freshen.conf"
+		sed -e 's/^const NodeName = .*/const NodeName = "icinga-master"/' -e '/^object Host "filter1"/,/^}/d' "$I/icinga2.conf" >"$I/master.conf"
+		cat >>"$I/master.conf" <<'EOF'
+object Endpoint "icinga-master" { }
+object Zone "master" { endpoints = [ "icinga-master" ] }
+object Endpoint "mailfilter1" { host = "192.0.2.2" }
+object Zone "mailfilter1" { endpoints = [ "mailfilter1" ]; parent = "master" }
+EOF
+		# the example in the master's zone, as the admin puts it (zones.d/master)
+		echo "include_zones \"clamav-freshen\", \"$I/zones.d\"" >>"$I/master.conf"
+		mkdir -p "$I/zones.d/master"
+		cat >"$I/zones.d/master/hosts.conf" <<'EOF'
+object Host "mailfilter1" {
+  check_command = "hostalive"
+  address = "192.0.2.2"
+  groups = [ "mail-filter" ]
+}
+EOF
+		cp "$MR/usr/share/doc/clamav-freshen-monitor/examples/icinga2/mail-filters.conf" "$I/zones.d/master/"
+		check "icinga2 daemon -C accepts the monitor's example service for agents on a master" \
+			sh -c "'$T/bin/icinga2-private' daemon -C -c '$I/master.conf' >'$I/out' 2>&1 && grep -q 'Instantiated 1 Service\.' '$I/out' && grep -q 'Instantiated 1 HostGroup\.' '$I/out' || { tail -n 20 '$I/out'; false; }"
+		# the master's ApiUser for its filters' re-checks: made with the api feature, valid,
+		# the file for the filters pointing at the master; not the filter package's to remove
+		mkdir -p "$I/features-enabled" && : >"$I/features-enabled/api.conf"
+		MUSER=$I/conf.d/clamav-freshen-api-user.conf MAPI=$T/monitor-etc/icinga2-api.toml
+		ilib "CF_PKG=clamav-freshen-monitor; cf_icinga_api_enable '$T/bin/icinga2-private' '$I/master.conf' '$MUSER' '$MAPI' master"
+		check "monitor postinst logic, Icinga 2 master: ApiUser made and valid, told to copy the file to the filters" \
+			sh -c "grep -q \"ApiUser 'clamav-freshen' made.*copy $MAPI to each mail filter\" '$T/ilib.out' && '$T/bin/icinga2-private' daemon -C -c '$I/master.conf' 2>&1 | grep -q 'Instantiated 1 ApiUser\.'"
+		mpw=$(sed -n 's/^password = "\(.*\)"$/\1/p' "$MAPI" 2>/dev/null)
+		check "monitor postinst logic, Icinga 2 master: the filters' file is 0600, points at the master, leaves host to set" \
+			sh -c "test \"\$(stat -c %a '$MAPI')\" = 600 && grep -q '^url = \"https://[^\"]*:5665\"' '$MAPI' && grep -q '^#host = ' '$MAPI' && test -n '$mpw' && grep -qF 'password = \"$mpw\"' '$MUSER'"
+		ilib "cf_icinga_api_disable '$T/bin/icinga2-private' '$I/master.conf' '$MUSER' /nonexistent/icinga2-api.toml"
+		check "filter prerm logic: the monitor's ApiUser is not the filter package's to remove" test -e "$MUSER"
+		ilib "CF_PKG=clamav-freshen-monitor; cf_icinga_api_disable '$T/bin/icinga2-private' '$I/master.conf' '$MUSER' '$MAPI'"
+		check "monitor prerm logic: its ApiUser and the filters' file removed" sh -c "test ! -e '$MUSER' && test ! -e '$MAPI'"
+		rm -rf "$I/conf.d" "$I/zones.d" "$I/features-enabled" && mkdir -p "$I/conf.d"
 	fi
 	RH=$MR/usr/lib/nagios/plugins/clamav-freshen-remote-heal
 	check "remote heal: OK does nothing" dash "$RH" OK 192.0.2.2

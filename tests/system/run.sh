@@ -228,7 +228,7 @@ run_release() {
     # Icinga 2 master + agent on the fleet group's private link: the filter repaired through
     # the master's event command, run on the agent by command_endpoint (trixie)
     if [[ -n $deb ]] && has_group icinga-agent; then
-        if [[ $rel == trixie ]]; then group_icinga_agent "$rel" "$deb"; fi
+        if [[ $rel == trixie ]]; then group_icinga_agent "$rel" "$deb" "$mdeb"; fi
     fi
     if [[ -z $deb ]]; then
         for g in install timer privilege loop admin lifecycle faults diagnosis mirror piuparts hostile clamd fleet icinga icinga-agent; do

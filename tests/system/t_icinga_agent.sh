@@ -8,17 +8,23 @@
 # `icinga2 node setup --master`, the agent's key and CSR from `icinga2 pki new-cert`, the
 # CSR carried to the master through the host (the containers' root file systems), signed
 # there with `icinga2 pki sign-csr`, the certificate and the CA carried back; no ticket, no
-# CSR sent over the network. On the master: the filter's host and the service as
-# nagios/icinga2.conf's comment says (command_endpoint = host.name), checked every 6 s.
+# CSR sent over the network. On the master: the clamav-freshen-monitor package (the
+# commands into the ITL), the filter's host and the service from that package's example
+# (command_endpoint = host.name), checked every 6 s.
 # The filter goes stale: the master's service goes non-OK (read from the master's REST
 # API), the event command runs on the filter through command_endpoint (audited there as
 # sudo:nagios ... handle), the repair updates, the master's service is OK again. Nagios and
-# the heal timer are off on the filter: only Icinga can repair.
+# the heal timer are off on the filter: only Icinga can repair. Then the re-check after a
+# repair through the master's REST API: the ApiUser the monitor package made on the master,
+# its file for the filters copied to the filter; checked every 5 minutes, re-checked within
+# seconds.
 
 IA_MASTER_CN=icinga-master
 IA_AGENT_CN=mailfilter1
 IA_CERTS=/var/lib/icinga2/certs
 IA_CSRS=/var/lib/icinga2/systest-csr   # on the master: the CSR carried there, the certificate signed
+IA_ITL=/usr/share/icinga2/include/plugins-contrib.d/clamav-freshen.conf
+IA_EXAMPLE=/usr/share/doc/clamav-freshen-monitor/examples/icinga2/mail-filters.conf
 
 # ia_get MASTER TYPE NAME ATTR...: attributes of one object from the master's REST API, a
 # line each (numbers as integers; a dotted ATTR goes into a dictionary, a text gives its
@@ -158,32 +164,27 @@ EOC
     ! ct_exec "$fil" systemctl is-active --quiet nagios4.service clamav-freshen-heal.timer ||
         ia_fail "nagios4 or the heal timer still active on the filter"
 
-    # --- the master: the commands and the filter's service
-    # TODO(monitor package): the clamav-freshen-monitor package is to bring the commands
-    # (its postinst copying them into plugins-contrib.d when icinga2 is installed); until
-    # then the test copies the filter package's file there, as that postinst would.
-    { echo '# TODO(monitor package): copied by the system test from the filter package'
-      cat "$f/usr/share/clamav-freshen/icinga2/clamav-freshen.conf"
-    } >"$m/usr/share/icinga2/include/plugins-contrib.d/clamav-freshen.conf"
+    # --- the master: clamav-freshen-monitor brings the commands (into the ITL, after
+    # icinga2 daemon -C); the filter's Host, and the service from the package's example
+    # (checked every 6 s, retried every 3 s for the test)
+    out=$(pkg_install "$mst" "$(basename "$IA_MDEB")") || { printf '%s\n' "$out" | tail -n 30; ia_fail "install of clamav-freshen-monitor on the master failed"; }
+    printf '%s\n' "$out" | grep -E '^clamav-freshen-monitor: .*Icinga 2' || true
+    printf '%s\n' "$out" | grep -qF 'Icinga 2 commands active' || ia_fail "the monitor's postinst did not activate the Icinga 2 commands on the master"
+    printf '%s\n' "$out" | grep -qF "Icinga 2 ApiUser 'clamav-freshen' made" || ia_fail "the monitor's postinst did not make the ApiUser on the master"
+    [[ $(ct_exec "$mst" stat -c '%U:%G %a' /etc/clamav-freshen-monitor/icinga2-api.toml) == "root:root 600" ]] ||
+        ia_fail "the master's file for the filters is not root's 0600"
+    cmp -s "$m/usr/share/clamav-freshen-monitor/icinga2/clamav-freshen.conf" "$m$IA_ITL" || ia_fail "no copy of the commands in the master's ITL"
+    [[ -s $m$IA_EXAMPLE ]] || ia_fail "no $IA_EXAMPLE on the master"
     mkdir -p "$m/etc/icinga2/zones.d/master"
-    cat >"$m/etc/icinga2/zones.d/master/mail-filters.conf" <<EOC
-// system test: the mail filter and its service, run on the filter (command_endpoint)
-object HostGroup "mail-filter" { }
-
+    sed -e 's/check_interval = 15m/check_interval = 6s/' -e 's/retry_interval = 5m/retry_interval = 3s/' \
+        "$m$IA_EXAMPLE" >"$m/etc/icinga2/zones.d/master/mail-filters.conf"
+    grep -q 'check_interval = 6s' "$m/etc/icinga2/zones.d/master/mail-filters.conf" || ia_fail "the example's interval is not 15m any more"
+    cat >"$m/etc/icinga2/zones.d/master/hosts-mail-filters.conf" <<EOC
+// system test: the mail filter
 object Host "$IA_AGENT_CN" {
   address = "$FL_FIL_IP"
   check_command = "cluster-zone"
   groups = [ "mail-filter" ]
-}
-
-apply Service "ClamAV signatures" {
-  check_command = "clamav_freshness"
-  event_command = "clamav_freshen_handle"
-  command_endpoint = host.name
-  check_interval = 6s
-  retry_interval = 3s
-  max_check_attempts = 3
-  assign where "mail-filter" in host.groups
 }
 EOC
     ia_validate_restart "$mst"
@@ -219,11 +220,55 @@ EOC
     [[ $(ct_exec "$fil" systest local-daily) == 6 ]] || ia_fail "the filter's daily is not 6"
     [[ ! -e $m/usr/sbin/clamav-freshen ]] || ia_fail "the master has the handler (the test would not show where it ran)"
     st_report_line "icinga2 master + agent ($(ct_exec "$fil" cat /etc/systest-suite)): filter stale -> master's service OK in ${secs} s (non-OK after $(awk -v a="$t_stale" -v b="$t_bad" 'BEGIN{printf "%.1f", b-a}') s; the master checks on the agent every 6 s, retries every 3 s; the event command through command_endpoint)"
-    st_outcome "stale -> master OK in ${secs} s"
+    ia_api_recheck "$mst" "$fil"
+    st_outcome "stale -> master OK in ${secs} s; re-checked through the master's API ${IA_RECHECK_SECS} s after a repair"
 }
 
+# The re-check after a repair through the master's REST API, the service checked every 5
+# minutes: the ApiUser clamav-freshen-monitor made on the master (allowed only
+# reschedule-check of our CheckCommand), and on the filter the file it left for the filters,
+# copied as the README says: the master's address, this filter's host set.
+ia_api_recheck() {
+    local mst=$1 fil=$2 m f t0 last next out
+    m=$(ct_root "$mst"); f=$(ct_root "$fil")
+    sed -i -e 's/check_interval = 6s/check_interval = 5m/' -e 's/retry_interval = 3s/retry_interval = 5m/' \
+        "$m/etc/icinga2/zones.d/master/mail-filters.conf"
+    sed -e "s|^url = .*|url = \"https://$FL_MON_IP:5665\"|" -e "s|^#host = .*|host = \"$IA_AGENT_CN\"|" \
+        "$m/etc/clamav-freshen-monitor/icinga2-api.toml" >"$f/etc/clamav-freshen/icinga2-api.toml"
+    ct_exec "$fil" chown root:root /etc/clamav-freshen/icinga2-api.toml
+    ct_exec "$fil" chmod 0600 /etc/clamav-freshen/icinga2-api.toml
+    ia_validate_restart "$mst"
+    wait_for 60 "the master sees the agent connected" ia_connected "$mst" || ia_fail "the agent did not reconnect"
+    wait_for 60 "the service OK on the master" ia_ok_from_agent "$mst" || ia_fail "not OK: $(ia_svc "$mst" | tr '\n' ' ')"
+    out=$(ct_exec "$fil" /usr/sbin/clamav-freshen status)
+    printf '%s\n' "$out" | grep -E "^re-check:.*Icinga 2 API https://$FL_MON_IP:5665 as clamav-freshen for '$IA_AGENT_CN!ClamAV signatures'" ||
+        { printf '%s\n' "$out"; ia_fail "status on the filter does not name the master's API"; }
+    # conclusive only when the master's own next check is well after the window
+    next=$(ia_get "$mst" services "$IA_AGENT_CN!ClamAV signatures" next_check)
+    if ((next < $(date +%s) + 45)); then
+        echo "the master's own check is due in $((next - $(date +%s))) s: letting it pass"
+        wait_for 60 "the master's scheduled check" ia_next_after "$mst" $(($(date +%s) + 60)) || ia_fail "the master does not reschedule"
+        next=$(ia_get "$mst" services "$IA_AGENT_CN!ClamAV signatures" next_check)
+    fi
+    sleep 1
+    t0=$(date +%s)
+    ct_exec "$fil" /usr/sbin/clamav-freshen repair --wait >/dev/null || true
+    audit_has "$fil" "$t0" "event=icinga-recheck result=\"?sent: Successfully rescheduled.* url=https://$FL_MON_IP:5665" ||
+        { show_audit "$fil" "$t0"; ia_fail "the filter did not ask the master's API for the re-check"; }
+    wait_for 30 "the master to check the service again" ia_checked_since "$mst" "$t0" ||
+        ia_fail "no check on the master after the repair (repair at $t0)"
+    last=$(ia_svc "$mst" | sed -n 4p)
+    ((last < next)) || ia_fail "the master's check came no sooner than its own schedule"
+    ia_ok_from_agent "$mst" || ia_fail "not OK after the forced check: $(ia_svc "$mst" | tr '\n' ' ')"
+    IA_RECHECK_SECS=$((last - t0))
+    echo "the master re-checked the filter's service ${IA_RECHECK_SECS} s after the repair began (its own next check was $((next - t0)) s away)"
+}
+ia_next_after() { local n; n=$(ia_get "$1" services "$IA_AGENT_CN!ClamAV signatures" next_check); [[ -n $n ]] && ((n >= $2)); }
+ia_checked_since() { local l; l=$(ia_svc "$1" | sed -n 4p); [[ -n $l ]] && ((l >= $2)); }
+
 group_icinga_agent() {
-    local rel=$1 deb=$2 mst=cfs-$1-imst fil=cfs-$1-iagt
+    local rel=$1 deb=$2 mdeb=$3 mst=cfs-$1-imst fil=cfs-$1-iagt
+    if [[ -z $mdeb ]]; then skip_group "$rel" "icinga-agent" "no clamav-freshen-monitor .deb (cargo deb --variant monitor)"; return 0; fi
     if ! command -v ip >/dev/null; then skip_group "$rel" "icinga-agent" "no ip(8) on the host (iproute2)"; return 0; fi
     if ! fl_link_up "$rel"; then
         echo "not ok - $rel: icinga-agent: private link (ip netns, veth)"; ST_FAILED=$((ST_FAILED + 1))
@@ -234,6 +279,8 @@ group_icinga_agent() {
     echo "/run/netns/$FL_NS_F" >"$ST_RUN/$fil.netns"
     # the master gets the .deb too (not installed): the same prepared image as the filter
     if boot_container "$rel" "$fil" "$deb" && boot_container "$rel" "$mst" "$deb"; then
+        cp "$mdeb" "$(ct_root "$mst")/root/debs/"
+        IA_MDEB=$mdeb
         st_test "$rel" "$fil" "icinga-agent: Icinga 2 master + agent, offline PKI, the filter repaired through command_endpoint" \
             t_icinga_agent_run "$mst"
     fi
