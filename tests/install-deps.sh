@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 for pkg in debootstrap systemd-container zstd lintian sudo dnsmasq-base time \
-           dpkg-dev fakeroot iproute2 util-linux python3 shellcheck xz-utils; do
+           dpkg-dev fakeroot iproute2 util-linux python3 shellcheck xz-utils valgrind; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' ||
         need_apt+=("$pkg")
 done
@@ -22,6 +22,8 @@ fi
 # cargo-audit only when its database is there: without ../shared/advisory-db the audit stage
 # is skipped, and building it would be minutes for nothing.
 command -v cargo-deb >/dev/null || cargo install --locked --quiet cargo-deb
+# the size of each dependency in the binaries (tests/bench/sizes.sh)
+command -v cargo-bloat >/dev/null || cargo install --locked --quiet cargo-bloat
 # licenses, duplicate versions and sources in the lint stage (deny.toml)
 command -v cargo-deny >/dev/null || cargo install --locked --quiet cargo-deny
 if [[ -d ../shared/advisory-db ]]; then

@@ -21,6 +21,9 @@
 # ignores Range, so the check stops reading after the header): issue 15's "a few
 # milliseconds on a local mirror, within 3 MiB".
 #
+# Last, the check's instruction count under valgrind's callgrind (stable across runs, unlike
+# time), three runs; without valgrind one SKIP line.
+#
 # Usage: tests/bench/check_vs_check_clamav.sh [RUNS]      (default 30 runs per tool)
 # Env:   BENCH_DNS_ADDR (default 127.0.0.53), CLAMAV_TESTDB, CARGO_TARGET_DIR.
 set -euo pipefail
@@ -65,6 +68,16 @@ if [[ ${1:-} == --inner ]]; then
     measure "$work/theirs" "$runs" "$THEIRS"
     if [[ -f $work/clamd.conf ]]; then
         measure "$work/clamd" "$runs" "$OURS" --clamd-conf "$work/clamd.conf"
+    fi
+    # Instructions executed (valgrind's callgrind): the figure that stays put on a noisy
+    # machine, so a regression shows where wall time cannot. The program's own, the dynamic
+    # loader included; three runs to show it is stable.
+    if command -v valgrind >/dev/null; then
+        for i in 1 2 3; do
+            valgrind --tool=callgrind --callgrind-out-file="$work/callgrind.$i" "$OURS" --no-clamd \
+                >/dev/null 2>"$work/callgrind.$i.log" || true
+            sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$work/callgrind.$i.log" >>"$work/instructions"
+        done
     fi
     if [[ -f $work/mirror.port ]]; then
         m=http://127.0.0.1:$(cat "$work/mirror.port")
@@ -186,6 +199,11 @@ if [[ -s $work/mirror.wall ]]; then
     read -r m_mean m_med _ < <(stats "$work/mirror.wall")
     read -r _ _ m_rss < <(stats "$work/mirror.rss")
     row "ours, local mirror -m" "$m_mean" "$m_med" "$m_rss"
+fi
+if [[ -s $work/instructions ]]; then
+    echo "check_clamav_freshness instructions (callgrind, 3 runs): $(sort -n "$work/instructions" | tr '\n' ' ')"
+else
+    echo "SKIP: no valgrind: no instruction count"
 fi
 awk -v om="$o_mean" -v tm="$t_mean" -v od="$o_med" -v td="$t_med" -v orss="$o_rss" -v trss="$t_rss" \
     'BEGIN {printf "ratio check_clamav / ours: wall mean %.1fx, median %.1fx, peak RSS %.1fx\n",
