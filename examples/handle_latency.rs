@@ -107,6 +107,40 @@ fn main() {
         "handle starting a repair (spawn path)",
         roots.iter().map(|r| handle(bin, r.path())).collect(),
     );
+    // 3. What sites run instead: a seed-style shell event handler that repairs in the
+    // foreground (stop; rm mirrors.dat; freshclam; start), under the same hang bounded to
+    // 3 s. It returns when freshclam does: a real hang holds Nagios's event handler slot
+    // until Nagios kills it (event_handler_timeout), and the daemon stays stopped.
+    let seed_runs = 3;
+    let seed: Vec<_> = (0..seed_runs)
+        .map(|_| {
+            let r = root(3);
+            let script = r.path().join("seed-handler");
+            exec(
+                &script,
+                "#!/bin/sh
+r=$(dirname \"$0\")
+\"$r/etc/init.d/clamav-freshclam\" stop
+                 rm -f \"$r/var/lib/clamav/mirrors.dat\"
+\"$r/usr/bin/freshclam\"
+                 \"$r/etc/init.d/clamav-freshclam\" start
+",
+            );
+            let t = Instant::now();
+            let st = Command::new(&script)
+                .args(["CRITICAL", "HARD", "1"])
+                .stdout(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(st.success());
+            (t.elapsed(), r)
+        })
+        .collect();
+    let seed_times: Vec<Duration> = seed.iter().map(|(d, _)| *d).collect();
+    report(
+        "seed-style shell handler, freshclam hanging 3 s (foreground)",
+        seed_times,
+    );
     // Let every worker finish (freshclam "hangs" 8 s and 3 s) before the roots are removed.
     let lock = r.path().join("run/clamav-freshen/repair.lock");
     let until = Instant::now() + Duration::from_secs(20);
