@@ -809,6 +809,11 @@ fi
 # shellcheck source=t_timer.sh
 . "$(dirname "$0")/t_timer.sh"
 timer_package_checks
+
+# --- releases (issue 16): the changelog, the previous release the upgrade test builds -----
+# shellcheck source=t_release.sh
+. "$(dirname "$0")/t_release.sh"
+release_checks
 check "the freshclam daemon is started as its database owner (drop-in User=clamav Group=clamav)" \
 	sh -c "grep -qx 'User=clamav' '$R/usr/lib/systemd/system/clamav-freshclam.service.d/clamav-freshen.conf' && grep -qx 'Group=clamav' '$R/usr/lib/systemd/system/clamav-freshclam.service.d/clamav-freshen.conf'"
 

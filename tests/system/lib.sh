@@ -375,6 +375,7 @@ st_cleanup() {
     for name in "${ST_CONTAINERS[@]}"; do
         if [[ -d $(ct_root "$name") ]] || ct_nspawn_pid "$name" >/dev/null 2>&1; then ct_destroy "$name"; fi
     done
+    prev_stop
     # image builds (also those started in a subshell: same $$)
     for d in "${ST_BUILD_DIRS[@]}" "$ST_CACHE"/build-*."$$"; do _rm_tree "$d"; done
     rm -rf "$ST_RUN/report" "$ST_RUN/deb2" "$ST_RUN"/*."$$".out
@@ -385,6 +386,49 @@ st_cleanup() {
 st_trap() {
     trap st_cleanup EXIT
     trap 'echo "systest: interrupted" >&2; exit 130' INT TERM
+}
+
+# ------------------------------------------------------------------ the previous release
+# The previous release's .deb (previous-release.sh: from the repository's history) is built
+# in the background while the first groups run, by the run that started first; the
+# per-release runs find its state in $SYSTEST_PREV: out (the path, or "SKIP: why"), log, rc.
+# prev_start [DEB]: start it (DEB given: that file is the previous release, nothing built).
+ST_PREV_PID=
+prev_start() {
+    [[ -z ${SYSTEST_PREV:-} ]] || return 0
+    export SYSTEST_PREV=$ST_WORK/prev
+    rm -rf "$SYSTEST_PREV"; mkdir -p "$SYSTEST_PREV"
+    if [[ -n ${1:-} ]]; then
+        realpath "$1" >"$SYSTEST_PREV/out"; : >"$SYSTEST_PREV/log"; echo 0 >"$SYSTEST_PREV/rc"
+        return 0
+    fi
+    # a session of its own, so that an interrupted run stops cargo and rustc with it; at the
+    # lowest priority, so the tests' own waits do not feel the compiler
+    setsid nice -n 19 ionice -c 3 bash -c 'rc=0; "$1" "$2" >"$3/out" 2>"$3/log" || rc=$?; echo "$rc" >"$3/rc.new"; mv "$3/rc.new" "$3/rc"' \
+        prev "$ST_DIR/previous-release.sh" "$ST_REPO/target/previous-release" "$SYSTEST_PREV" 8>&- &
+    ST_PREV_PID=$!
+    st_note "building the previous release in the background (log: $SYSTEST_PREV/log)"
+}
+# prev_stop: the build stopped if it still runs, its state removed (by the run that started it).
+prev_stop() {
+    [[ -n $ST_PREV_PID ]] || return 0
+    kill -TERM -- "-$ST_PREV_PID" 2>/dev/null && wait "$ST_PREV_PID" 2>/dev/null
+    rm -rf "$SYSTEST_PREV"
+    ST_PREV_PID=
+}
+# prev_deb: waits for the build (at most 30 min), then prints the .deb's path (status 0),
+# the reason it cannot be had (status 77: "SKIP: why"), or what went wrong (status 1).
+prev_deb() {
+    local d=${SYSTEST_PREV:-} i rc
+    [[ -n $d ]] || { echo "SKIP: no previous release asked for (run.sh starts its build)"; return 77; }
+    for ((i = 0; i < 3600; i++)); do [[ -s $d/rc ]] && break; sleep 0.5; done
+    [[ -s $d/rc ]] || { echo "the previous release's build did not end in 30 min"; tail -n 20 "$d/log"; return 1; }
+    rc=$(cat "$d/rc")
+    case $rc in
+        0)  tail -n 1 "$d/out" ;;
+        77) grep -m 1 '^SKIP:' "$d/out"; return 77 ;;
+        *)  echo "previous-release.sh failed (rc=$rc):"; tail -n 30 "$d/log"; return 1 ;;
+    esac
 }
 
 # ------------------------------------------------------------------ waiting

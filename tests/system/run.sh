@@ -3,8 +3,8 @@
 # clamav-freshclam under systemd, a local mirror and DNS TXT server, nothing leaving
 # the machine. Run as root:
 #
-#   tests/system/run.sh [--deb PATH] [--deb2 PATH] [--mdeb PATH] [--release bookworm,trixie]
-#                       [--only GROUP,...] [--keep]
+#   tests/system/run.sh [--deb PATH] [--deb2 PATH] [--deb-prev PATH] [--mdeb PATH]
+#                       [--release bookworm,trixie] [--only GROUP,...] [--keep]
 #
 # GROUP: rig install timer privilege loop admin lifecycle faults diagnosis mirror piuparts hostile clamd
 #        fleet icinga icinga-agent
@@ -12,6 +12,9 @@
 # --deb    the package (default: newest target/debian/clamav-freshen_*.deb)
 # --deb2   a newer build for the upgrade test (default: repacked from --deb with
 #          the version bumped to <version>+systest2)
+# --deb-prev  the previous release's package, for the piuparts group's upgrade (default:
+#          built from the repository's history by previous-release.sh, in the background
+#          while the first groups run; kept in target/previous-release)
 # --mdeb   the monitoring host's package, for the fleet group (default: newest
 #          target/debian/clamav-freshen-monitor_*.deb; cargo deb --variant monitor)
 # --keep   keep machine trees after the run (SYSTEST_KEEP=1), for a post-mortem
@@ -36,11 +39,13 @@ groups=rig,install,timer,privilege,loop,admin,lifecycle,faults,diagnosis,mirror,
 deb=${SYSTEST_DEB:-}
 deb2=${SYSTEST_DEB2:-}
 mdeb=${SYSTEST_MDEB:-}
+deb_prev=
 while (($#)); do
     case $1 in
         --deb) deb=$2; shift 2 ;;
         --deb2) deb2=$2; shift 2 ;;
         --mdeb) mdeb=$2; shift 2 ;;
+        --deb-prev) deb_prev=$2; shift 2 ;;
         --release) releases=$2; shift 2 ;;
         --only) groups=$2; shift 2 ;;
         --keep) ST_KEEP=1; shift ;;
@@ -49,6 +54,9 @@ while (($#)); do
     esac
 done
 [[ $EUID -eq 0 ]] || st_die "must run as root (it boots containers)"
+has_group() { [[ ,$groups, == *,$1,* ]]; }
+# the previous release is built only for a run that upgrades from it
+want_prev() { has_group piuparts && { [[ -n $deb ]] || compgen -G "$ST_REPO/target/debian/clamav-freshen_*.deb" >/dev/null; }; }
 
 # host tools (CI starts from a fresh machine)
 need=()
@@ -74,6 +82,7 @@ if ((${#rel_list[@]} > 1)) && [[ ${SYSTEST_PARALLEL:-1} = 1 ]]; then
         flock -w 1800 8 || st_die "another system test run still holds $ST_WORK.lock"
     fi
     st_note "releases ${releases} in parallel (SYSTEST_PARALLEL=0: one after the other)"
+    if want_prev; then prev_start "$deb_prev"; fi
     pids=()
     for rel in "${rel_list[@]}"; do
         args=(--release "$rel" --only "$groups")
@@ -85,8 +94,9 @@ if ((${#rel_list[@]} > 1)) && [[ ${SYSTEST_PARALLEL:-1} = 1 ]]; then
             "$0" "${args[@]}" >"$ST_WORK/par-$rel.out" 2>&1 8>&- &
         pids+=("$!")
     done
-    trap 'kill -TERM "${pids[@]}" 2>/dev/null; wait; exit 130' INT TERM
+    trap 'kill -TERM "${pids[@]}" 2>/dev/null; prev_stop; wait; exit 130' INT TERM
     for p in "${pids[@]}"; do wait "$p" || true; done
+    prev_stop
     tp=0 tf=0 ts=0
     for rel in "${rel_list[@]}"; do
         out=$ST_WORK/par-$rel.out
@@ -131,6 +141,7 @@ fi
 
 mkdir -p "$ST_RUN"; : >"$ST_RUN/report"
 st_trap
+if want_prev; then prev_start "$deb_prev"; fi
 
 if [[ -z $deb ]]; then
     deb=$(ls -t "$ST_REPO"/target/debian/clamav-freshen_*.deb 2>/dev/null | head -n 1 || true)
@@ -167,14 +178,13 @@ else
 fi
 
 
-has_group() { [[ ,$groups, == *,$1,* ]]; }
 
 # A container that failed to come up is one failed test, and the run goes on.
 boot_container() {
     local rel=$1 ct=$2 deb=$3 deb2=${4:-} out
     ST_CONTAINERS+=("$ct")
     out=$ST_RUN/boot.$$.out
-    if ( ct_create "$ct" "$rel" "$deb" "$deb2" && ct_start "$ct" ) 2>"$out"; then
+    if ( ct_create "$ct" "$rel" "${@:3}" && ct_start "$ct" ) 2>"$out"; then
         if [[ ${SYSTEST_VERBOSE:-0} = 1 ]]; then cat "$out" >&2; else grep -E 'built|booted' "$out" >&2 || true; fi
         rm -f "$out"; return 0
     fi
