@@ -338,6 +338,27 @@ cf_icinga_disable() {
 	return 0
 }
 
+# cf_icinga_gone ICINGA2 DEST TOP (postinst triggered: Icinga 2's binary installed,
+# upgraded or removed). With icinga2 gone, our copy DEST in its ITL goes too (dpkg does not
+# know the copy, and would leave it and its directories behind), then each directory from
+# DEST's up to TOP that is empty and that no package owns any more. With icinga2 there,
+# nothing (cf_icinga_enable refreshes the copy).
+cf_icinga_gone() {
+	cf_i2=$1 cf_dest=$2 cf_top=$3
+	if [ -x "$cf_i2" ] || [ ! -e "$cf_dest" ]; then
+		return 0
+	fi
+	rm -f "$cf_dest"
+	cf_say "Icinga 2 removed: its copy of our commands ($cf_dest) removed too"
+	cf_dir=${cf_dest%/*}
+	while [ -n "$cf_dir" ] && [ "${cf_dir#"$cf_top"}" != "$cf_dir" ] && [ -d "$cf_dir" ] &&
+		[ -z "$(ls -A "$cf_dir")" ] && ! dpkg-query -S "$cf_dir" >/dev/null 2>&1; do
+		rmdir "$cf_dir"
+		cf_dir=${cf_dir%/*}
+	done
+	return 0
+}
+
 # cf_icinga_service_enable ICINGA2 MAIN_CONF SOURCE DEST (postinst configure /
 # abort-remove, after cf_icinga_enable)
 # The 'ClamAV signatures' service for the node itself goes live as DEST (in conf.d) only on

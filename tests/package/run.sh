@@ -203,8 +203,8 @@ else
 fi
 # Every Policy argument has a branch (grep the case labels), and the no-op ones really are
 # no-ops (safe to run on this host); an unknown argument fails.
-check "postinst handles configure abort-upgrade abort-remove abort-deconfigure" \
-	sh -c "for a in configure abort-upgrade abort-remove abort-deconfigure; do grep -Eq \"^[[:space:]]*([a-z|-]*\\|)?\$a(\\|[a-z|-]*)?\\)\" '$C/postinst' || { echo missing \$a; exit 1; }; done"
+check "postinst handles configure abort-upgrade abort-remove abort-deconfigure triggered" \
+	sh -c "for a in configure abort-upgrade abort-remove abort-deconfigure triggered; do grep -Eq \"^[[:space:]]*([a-z|-]*\\|)?\$a(\\|[a-z|-]*)?\\)\" '$C/postinst' || { echo missing \$a; exit 1; }; done"
 check "prerm handles remove upgrade deconfigure failed-upgrade" \
 	sh -c "for a in remove upgrade deconfigure failed-upgrade; do grep -Eq \"^[[:space:]]*([a-z|-]*\\|)?\$a(\\|[a-z|-]*)?\\)\" '$C/prerm' || { echo missing \$a; exit 1; }; done"
 check "postrm handles remove purge upgrade failed-upgrade abort-install abort-upgrade disappear" \
@@ -212,6 +212,29 @@ check "postrm handles remove purge upgrade failed-upgrade abort-install abort-up
 check "no-op arguments exit 0 (postinst abort-upgrade/abort-deconfigure, prerm upgrade/deconfigure/failed-upgrade, postrm upgrade/failed-upgrade/abort-install/abort-upgrade)" \
 	sh -c "'$C/postinst' abort-upgrade 0.1.0-1 && '$C/postinst' abort-deconfigure in-favour x 1 && '$C/prerm' upgrade 0.1.0-1 && '$C/prerm' deconfigure in-favour x 1 && '$C/prerm' failed-upgrade 0.1.0-1 && '$C/postrm' upgrade 0.1.0-1 && '$C/postrm' failed-upgrade 0.1.0-1 && '$C/postrm' abort-install && '$C/postrm' abort-upgrade 0.1.0-1"
 refute "postinst rejects an unknown argument" "$C/postinst" bogus
+# File triggers: nagios4 or icinga2 installed (or removed) after us runs postinst triggered,
+# which validates and activates our objects (the system layer's icinga group does it for real).
+check "triggers: noawait interest in /usr/sbin/nagios4 and /usr/sbin/icinga2, nothing else" \
+	sh -c "test \"\$(grep -v '^#' '$C/triggers' | grep .)\" = 'interest-noawait /usr/sbin/nagios4
+interest-noawait /usr/sbin/icinga2'"
+# cf_icinga_gone: Icinga 2 removed, our copy in its ITL goes, then the empty directories
+# nobody owns up to the top given; with icinga2 still there, or another file beside ours,
+# nothing more.
+G=$T/gone/usr/share/icinga2 GLIB=$R/usr/share/clamav-freshen/maint-lib.sh
+mkdir -p "$G/include/plugins-contrib.d" && echo x >"$G/include/plugins-contrib.d/clamav-freshen.conf"
+printf '#!/bin/sh\nexit 0\n' >"$T/fake-icinga2" && chmod 755 "$T/fake-icinga2"
+dash -c ". '$GLIB'; set -e; cf_icinga_gone '$T/fake-icinga2' '$G/include/plugins-contrib.d/clamav-freshen.conf' '$G'" >"$T/gone.out" 2>&1
+check "triggered logic, Icinga 2 still installed: its ITL copy of ours kept" \
+	sh -c "test -e '$G/include/plugins-contrib.d/clamav-freshen.conf' && test ! -s '$T/gone.out'"
+echo y >"$G/include/theirs.conf"
+dash -c ". '$GLIB'; set -e; cf_icinga_gone '$T/no-icinga2' '$G/include/plugins-contrib.d/clamav-freshen.conf' '$G'" >"$T/gone.out" 2>&1
+check "triggered logic, Icinga 2 removed: our copy and its empty directory gone, said so; a directory with another file kept" \
+	sh -c "test ! -e '$G/include/plugins-contrib.d' && test -e '$G/include/theirs.conf' && grep -q 'Icinga 2 removed' '$T/gone.out'"
+mkdir -p "$G/include/plugins-contrib.d" && echo x >"$G/include/plugins-contrib.d/clamav-freshen.conf" && rm "$G/include/theirs.conf"
+dash -c ". '$GLIB'; set -e; cf_icinga_gone '$T/no-icinga2' '$G/include/plugins-contrib.d/clamav-freshen.conf' '$G'" >"$T/gone.out" 2>&1
+check "triggered logic, Icinga 2 removed: the empty tree up to the top removed, nothing above it" \
+	sh -c "test ! -e '$G' && test -d '$T/gone/usr/share'"
+rm -rf "$T/gone" "$T/fake-icinga2" "$T/gone.out"
 refute "prerm rejects an unknown argument" "$C/prerm" bogus
 refute "postrm rejects an unknown argument" "$C/postrm" bogus
 check "postrm purge removes state, runtime and every moved-aside file (no helper library needed)" \

@@ -211,6 +211,41 @@ t_icinga_remove() {
     ct_exec "$ct" icinga2 daemon -C >/dev/null 2>&1 || fail "Icinga 2 invalid after purge"
 }
 
+# apt installs Recommends in any order, and an admin adds Icinga 2 later: icinga2 installed
+# after the package. The file trigger (debian/triggers) runs postinst triggered, which puts
+# the commands into the ITL and the service into conf.d, each after daemon -C, as configure
+# does. Icinga 2 purged again: the trigger takes our ITL copy with it (dpkg does not know
+# it), nothing is left in /usr/share/icinga2; our purge then leaves no directory of Icinga's.
+IC_PKGS="icinga2 icinga2-bin icinga2-common"
+t_icinga_later() {
+    local ct=$1 out
+    # Icinga 2 off the machine, its state too: a first install
+    out=$(T=300 ct_sh "$ct" "dpkg --purge $IC_PKGS 2>&1") || { printf '%s\n' "$out" | tail; fail "dpkg --purge icinga2 failed"; }
+    ct_exec "$ct" rm -rf /etc/icinga2 /var/lib/icinga2 /var/cache/icinga2 /var/log/icinga2
+    out=$(pkg_install "$ct" "$ST_DEB_BASE") || { printf '%s\n' "$out" | tail -n 30; fail "install failed"; }
+    if printf '%s\n' "$out" | grep -F 'Icinga 2'; then fail "Icinga 2 named by a package installed without it"; fi
+    out=$(T=300 ct_sh "$ct" 'dpkg -i /opt/systest-fleet/icinga2/*.deb 2>&1') ||
+        { printf '%s\n' "$out" | tail -n 20; fail "dpkg -i icinga2 failed"; }
+    printf '%s\n' "$out" | grep -E 'Processing triggers for clamav-freshen|Icinga 2' ||
+        { printf '%s\n' "$out" | tail -n 20; fail "no trigger of ours ran"; }
+    printf '%s\n' "$out" | grep -qF 'Icinga 2 commands active' || fail "the trigger did not activate the commands"
+    printf '%s\n' "$out" | grep -qF "Icinga 2 service 'ClamAV signatures' active" || fail "the trigger did not activate the service"
+    ct_exec "$ct" cmp -s /usr/share/clamav-freshen/icinga2/clamav-freshen.conf "$IC_CMDS" || fail "no copy of the commands in the ITL"
+    ct_exec "$ct" cmp -s /usr/share/clamav-freshen/icinga2/clamav-freshen-service.conf /etc/icinga2/conf.d/clamav-freshen.conf ||
+        fail "the service in conf.d is not the package's"
+    out=$(ct_exec "$ct" icinga2 daemon -C --dump-objects 2>&1) || { printf '%s\n' "$out" | tail -n 20; fail "icinga2 daemon -C rejects the configuration"; }
+    wait_for 60 "icinga2 active" ct_exec "$ct" systemctl is-active --quiet icinga2.service || fail "icinga2 not running"
+    ct_exec "$ct" icinga2 object list --type Service --name '*!ClamAV signatures' | grep -F 'ClamAV signatures' ||
+        fail "Icinga 2 has no service 'ClamAV signatures'"
+    # Icinga 2 purged, the package stays
+    out=$(T=300 ct_sh "$ct" "dpkg --purge $IC_PKGS 2>&1") || { printf '%s\n' "$out" | tail; fail "dpkg --purge icinga2 failed"; }
+    printf '%s\n' "$out" | grep -F 'Icinga 2 removed' || { printf '%s\n' "$out" | tail -n 20; fail "the trigger did not take our ITL copy away"; }
+    ! ct_exec "$ct" test -e /usr/share/icinga2 || fail "left in /usr/share/icinga2: $(ct_exec "$ct" find /usr/share/icinga2 | head -n 5 | tr '\n' ' ')"
+    check "the package still installed" pp_installed "$ct"
+    out=$(T=300 ct_exec "$ct" apt-get purge -y clamav-freshen 2>&1) || { printf '%s\n' "$out" | tail; fail "apt-get purge failed"; }
+    ! ct_exec "$ct" test -e /etc/icinga2/conf.d || fail "left in /etc/icinga2/conf.d: $(ct_exec "$ct" ls -A /etc/icinga2/conf.d | tr '\n' ' ')"
+}
+
 group_icinga() {
     local rel=$1 deb=$2 ct=cfs-$1-icinga
     boot_container "$rel" "$ct" "$deb" || return 0
@@ -218,6 +253,7 @@ group_icinga() {
     if [[ ${ST_RESULTS[-1]} == *"|pass"* ]]; then
         st_test "$rel" "$ct" "icinga2 standalone: the re-check after a repair through the REST API, the command pipe when the API refuses" t_icinga_recheck
         st_test "$rel" "$ct" "icinga2 standalone: remove parks the service and takes the commands, Icinga 2 valid; purge leaves nothing" t_icinga_remove
+        st_test "$rel" "$ct" "icinga2 installed after the package: the trigger activates commands and service; icinga2 purged: our ITL copy goes too" t_icinga_later
     fi
     ct_destroy "$ct"
 }
