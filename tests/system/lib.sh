@@ -588,6 +588,28 @@ restore_handler_config() {
     ct_sh "$1" 'if [ -f /root/clamav-freshen.toml.orig ]; then cp -p /root/clamav-freshen.toml.orig /etc/clamav-freshen/clamav-freshen.toml; rm -f /root/clamav-freshen.toml.orig; fi'
 }
 
+# pkg_upgrade_checked CT DEB_BASENAME: DEB installed over the installed package the way an
+# admin upgrades, with a change of theirs in the conffile: the version newer, the package
+# installed, the change kept (no .dpkg-new), sudo and Nagios valid, status answering.
+# apt's output stays in /root/apt-last.log.
+pkg_upgrade_checked() {
+    local ct=$1 deb=$2 v_old v_new out
+    v_old=$(ct_exec "$ct" dpkg-query -W -f '${Version}' clamav-freshen)
+    set_handler_config "$ct" "rate_limit_secs = 901"
+    out=$(pkg_install "$ct" "$deb") || { printf '%s\n' "$out" | tail -n 30; fail "the upgrade from $v_old failed"; }
+    printf '%s\n' "$out" | grep -E '^(clamav-freshen|Setting up|Unpacking)' || true
+    v_new=$(ct_exec "$ct" dpkg-query -W -f '${Version}' clamav-freshen)
+    echo "upgraded $v_old -> $v_new"
+    ct_exec "$ct" dpkg --compare-versions "$v_new" gt "$v_old" || fail "$v_new is not newer than $v_old"
+    [[ $(ct_exec "$ct" dpkg-query -W -f '${db:Status-Abbrev}' clamav-freshen) = "ii " ]] || fail "not installed after the upgrade"
+    ct_exec "$ct" grep -q '^rate_limit_secs = 901' "$ST_HANDLER_CONF" || fail "the admin's conffile change was lost"
+    ! ct_exec "$ct" test -e "$ST_HANDLER_CONF.dpkg-new" || fail "a conffile prompt was left (.dpkg-new)"
+    restore_handler_config "$ct"
+    check "visudo -c" ct_exec "$ct" visudo -c
+    check "nagios4 -v valid and running" nagios_healthy "$ct"
+    check "clamav-freshen status" ct_exec "$ct" /usr/sbin/clamav-freshen status
+}
+
 # The package's heal timer stopped (not disabled): a timer run in the middle of a test
 # would start repairs the test does not count. The timer tests start it themselves.
 heal_timer_off() {

@@ -184,7 +184,7 @@ boot_container() {
     local rel=$1 ct=$2 deb=$3 deb2=${4:-} out
     ST_CONTAINERS+=("$ct")
     out=$ST_RUN/boot.$$.out
-    if ( ct_create "$ct" "$rel" "${@:3}" && ct_start "$ct" ) 2>"$out"; then
+    if ( ct_create "$ct" "$rel" "$deb" "$deb2" && ct_start "$ct" ) 2>"$out"; then
         if [[ ${SYSTEST_VERBOSE:-0} = 1 ]]; then cat "$out" >&2; else grep -E 'built|booted' "$out" >&2 || true; fi
         rm -f "$out"; return 0
     fi

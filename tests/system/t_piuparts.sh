@@ -94,32 +94,32 @@ t_piuparts() {
 # The upgrade a user makes: the previous release installed and in use (the admin's change in
 # the conffile, the timer's heal), then this build over it: the change kept, the timer
 # still enabled, Nagios valid and running, the scripts of both releases quiet; purged, the
-# file system is the one before.
+# file system is the one before. The previous release's .deb comes from run.sh's build
+# (prev_deb), copied in once it is there.
 t_piuparts_prev() {
-    local ct=$1 prev=$2 deb=$3 before out v_prev v_cur
+    local ct=$1 deb=$2 prev rc=0 before out v_prev v_cur
+    prev=$(prev_deb) || rc=$?
+    case $rc in
+        0) ;;
+        77) skip "${prev#SKIP: }" ;;
+        *) printf '%s\n' "$prev"; fail "no .deb of the previous release" ;;
+    esac
+    cp "$prev" "$(ct_root "$ct")/root/debs/"
     # the test before may have stopped half-way
     if ct_exec "$ct" dpkg-query -W clamav-freshen >/dev/null 2>&1; then pp_purge "$ct"; fi
     before=$ST_RUN/pp-before-prev.$ct
     pp_snapshot "$ct" "$before"
-    out=$(pkg_install "$ct" "$prev") || { printf '%s\n' "$out" | tail -n 30; fail "installing the previous release failed"; }
+    out=$(pkg_install "$ct" "$(basename "$prev")") || { printf '%s\n' "$out" | tail -n 30; fail "installing the previous release failed"; }
     pp_installed "$ct" || fail "the previous release is not installed"
     v_prev=$(ct_exec "$ct" dpkg-query -W -f '${Version}' clamav-freshen)
     ct_exec "$ct" systemctl start clamav-freshen-heal.service || true
-    set_handler_config "$ct" "rate_limit_secs = 901"
     check "the previous release's timer enabled" ct_exec "$ct" systemctl is-enabled --quiet clamav-freshen-heal.timer
-    out=$(pkg_install "$ct" "$deb") || { printf '%s\n' "$out" | tail -n 30; fail "the upgrade from $v_prev failed"; }
+    pkg_upgrade_checked "$ct" "$deb"
     v_cur=$(ct_exec "$ct" dpkg-query -W -f '${Version}' clamav-freshen)
-    echo "upgraded $v_prev -> $v_cur"
-    ct_exec "$ct" dpkg --compare-versions "$v_cur" gt "$v_prev" || fail "$v_cur is not newer than $v_prev"
-    pp_installed "$ct" || fail "not installed after the upgrade from $v_prev"
-    if grep -i freshen <<<"$out" | grep -iE 'warning|error|fail'; then fail "the upgrade's scripts complained"; fi
-    ct_exec "$ct" grep -q '^rate_limit_secs = 901' "$ST_HANDLER_CONF" || fail "the admin's conffile change was lost in the upgrade"
-    ! ct_exec "$ct" test -e "$ST_HANDLER_CONF.dpkg-new" || fail "a conffile prompt was left (.dpkg-new)"
-    restore_handler_config "$ct"
+    if ct_exec "$ct" cat /root/apt-last.log | grep -i freshen | grep -iE 'warning|error|fail'; then
+        fail "the upgrade's scripts complained"
+    fi
     check "the timer still enabled" ct_exec "$ct" systemctl is-enabled --quiet clamav-freshen-heal.timer
-    check "visudo -c" ct_exec "$ct" visudo -c
-    check "nagios4 -v valid and running" nagios_healthy "$ct"
-    check "clamav-freshen status" ct_exec "$ct" /usr/sbin/clamav-freshen status
     check "the check runs as nagios" ct_sh "$ct" 'runuser -u nagios -- /usr/lib/nagios/plugins/check_clamav_freshness; [ $? -le 2 ]'
     pp_purge "$ct"
     pp_same "$ct" "$before" "after the previous release, the upgrade, purge"
@@ -128,20 +128,12 @@ t_piuparts_prev() {
 }
 
 group_piuparts() {
-    local rel=$1 deb=$2 deb2=$3 ct=cfs-$1-pp prev rc=0 prev_file=
-    prev=$(prev_deb) || rc=$?
-    if ((rc == 0)); then prev_file=$prev; fi
-    if boot_container "$rel" "$ct" "$deb" "$deb2" "$prev_file"; then
+    local rel=$1 deb=$2 deb2=$3 ct=cfs-$1-pp
+    if boot_container "$rel" "$ct" "$deb" "$deb2"; then
         st_test "$rel" "$ct" "piuparts: install, use, remove, purge, reinstall, upgrade, purge: no leftover" \
             t_piuparts "$(basename "$deb")" "${deb2:+$(basename "$deb2")}"
-        case $rc in
-            0)  st_test "$rel" "$ct" "piuparts: upgrade from the previous release $(dpkg-deb -f "$prev" Version), purge: no leftover" \
-                    t_piuparts_prev "$(basename "$prev")" "$(basename "$deb")" ;;
-            77) skip_group "$rel" "piuparts: upgrade from the previous release" "${prev#SKIP: }" ;;
-            *)  echo "not ok - $rel: piuparts: the previous release's .deb"
-                printf '%s\n' "$prev" | sed 's/^/  /'
-                ST_FAILED=$((ST_FAILED + 1)); ST_RESULTS+=("$rel|piuparts: previous release|FAIL|0") ;;
-        esac
+        st_test "$rel" "$ct" "piuparts: upgrade from the previous release, purge: no leftover" \
+            t_piuparts_prev "$(basename "$deb")"
         ct_destroy "$ct"
     fi
 }
